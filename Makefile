@@ -1,0 +1,63 @@
+# Two commands on a fresh clone: `make run` and `make test`. Everything else is optional.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export PORT
+
+.PHONY: run test test-integration lint bench bench-quick token migrate worker web clean help
+
+help:
+	@echo "make run    - install, migrate, create the local admin + token, serve API + worker on 127.0.0.1:$(PORT)"
+	@echo "make test   - install and run the unit suite"
+	@echo "make test-integration - PostgreSQL + Redis + gunicorn + Celery worker end to end (installs them)"
+	@echo "make bench  - benchmarks (BENCH_ARGS=--quick for a short run)"
+
+# The virtualenv is rebuilt only when a requirements file changes.
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+.env:
+	@cp .env.example .env
+	@echo "Created .env from .env.example (DEBUG=1, embedded SQLite + filesystem broker)."
+
+migrate: $(BIN)/.installed .env
+	$(BIN)/python manage.py migrate --noinput
+
+run: migrate
+	@$(BIN)/python manage.py ensure_local_admin
+	@echo "Serving on http://127.0.0.1:$(PORT) (Swagger: /swagger/, admin: /admin/). Ctrl-C stops web and worker."
+	@trap 'kill 0' EXIT INT TERM; \
+	$(BIN)/celery -A main worker --loglevel=INFO --concurrency=2 --pool=prefork & \
+	$(BIN)/gunicorn main.wsgi --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --timeout 120 \
+		--access-logfile - & \
+	wait
+
+worker: migrate
+	$(BIN)/celery -A main worker --loglevel=INFO
+
+token: $(BIN)/.installed .env
+	@$(BIN)/python manage.py create_workspace $${LOCAL_WORKSPACE:-default} $${LOCAL_ADMIN_USERNAME:-admin} 2>/dev/null | tail -n 1
+
+test: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+test-integration: $(BIN)/.installed
+	bash .ci/integration.sh
+
+bench: $(BIN)/.installed
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench-quick: $(BIN)/.installed
+	$(BIN)/python -m bench --quick
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) staticfiles var

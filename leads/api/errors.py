@@ -1,0 +1,81 @@
+"""One JSON envelope for every error: {"error": sentence, "code": machine code, "details": {...}}.
+
+DRF's exceptions, Django's Http404/PermissionDenied/ValidationError and our LeadsError all pass
+through `exception_handler`; `handler404`/`handler500` cover what never reaches a DRF view.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from leads.exceptions import LeadsError
+
+logger = logging.getLogger(__name__)
+
+VALIDATION_FAILED = "Some fields are invalid: see details."
+NOT_FOUND = "Not found."
+
+
+def error_body(message: str, code: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": message, "code": code, "details": details or {}}
+
+
+def _first_message(detail: Any) -> str | None:
+    if isinstance(detail, list | tuple):
+        for item in detail:
+            found = _first_message(item)
+            if found:
+                return found
+    elif isinstance(detail, dict):
+        for key, item in detail.items():
+            found = _first_message(item)
+            if found:
+                return found if key == "non_field_errors" else f"{key}: {found}"
+    elif detail:
+        return str(detail)
+    return None
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, LeadsError):
+        return Response(error_body(exc.message, exc.code, exc.details), status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        first = _first_message(exc.detail)
+        message = f"Invalid input — {first}" if first else VALIDATION_FAILED
+        details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        response.data = error_body(message, "invalid", details)
+    else:
+        detail = getattr(exc, "detail", None)
+        code = detail.code if hasattr(detail, "code") else getattr(exc, "default_code", "error")
+        details: dict[str, Any] = {}
+        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+            details["retry_after_seconds"] = int(exc.wait)
+        response.data = error_body(str(detail or exc), str(code), details)
+    return response
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(error_body(NOT_FOUND, "not_found", {"path": request.path}), status=status.HTTP_404_NOT_FOUND)
+
+
+def handler500(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(error_body("The server hit an unexpected error; it has been logged.", "server_error"),
+                        status=status.HTTP_500_INTERNAL_SERVER_ERROR)

@@ -1,0 +1,298 @@
+"""Thin viewsets: validate with a serializer, read through a selector, write through a service.
+
+Every queryset goes through `request_workspace`, so an id from another workspace is a 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from django_filters import rest_framework as filters
+from drf_yasg import openapi
+from drf_yasg.utils import swagger_auto_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+
+from leads import selectors
+from leads.api import serializers as s
+from leads.api.workspace import request_workspace
+from leads.exceptions import ImportFileError, LeadsError
+from leads.models import Job, Lead
+from leads.services import csv_export, jobs, leads, offers, scoring
+from leads.services.intent import intent_provider_from_settings, scoring_method
+
+SCORE_RESPONSE_MAX_RESULTS = 1000
+IMPORT_RESPONSE_MAX_LEADS = 500
+UPLOAD_TOO_LARGE = (
+    "The upload is larger than the limit of {mb} MB (IMPORT_MAX_BYTES): split the file and upload the parts."
+)
+STRICT_IMPORT_FAILED = "The file has invalid rows and strict mode is on, so nothing was stored: see details.errors."
+INTENT_CHOICES = ["High", "Medium", "Low"]
+
+ERROR_RESPONSE = openapi.Response("Error envelope", s.ErrorSerializer)
+
+
+class WorkspaceScopedMixin:
+    request: Request
+
+    @property
+    def workspace(self):
+        return request_workspace(self.request)
+
+
+class OfferViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
+    """Offers: what you sell and to whom (the ICP)."""
+
+    serializer_class = s.OfferSerializer
+    search_fields = ["name"]
+    ordering_fields = ["created_at", "name", "id"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Lead.objects.none()
+        return selectors.offer_list(workspace=self.workspace).order_by("-created_at", "-id")
+
+    def perform_create(self, serializer: s.OfferSerializer) -> None:
+        serializer.instance = offers.offer_create(workspace=self.workspace, data=serializer.validated_data)
+
+    def perform_update(self, serializer: s.OfferSerializer) -> None:
+        serializer.instance = offers.offer_update(offer=serializer.instance, data=serializer.validated_data)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().create(request, *args, **kwargs)
+        response["Location"] = request.build_absolute_uri(f"{request.path.rstrip('/')}/{response.data['id']}/")
+        return response
+
+
+class LeadFilter(filters.FilterSet):
+    name = filters.CharFilter(lookup_expr="icontains")
+    role = filters.CharFilter(lookup_expr="icontains")
+    company = filters.CharFilter(lookup_expr="icontains")
+    industry = filters.CharFilter(lookup_expr="iexact")
+    location = filters.CharFilter(lookup_expr="icontains")
+    email = filters.CharFilter(lookup_expr="iexact")
+    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Lead
+        fields = ["name", "role", "company", "industry", "location", "email"]
+
+
+def _int_param(request: Request, name: str, *, low: int = 0, high: int = 100) -> int | None:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise LeadsError(f"{name} must be a whole number from {low} to {high}.", code="invalid",
+                         details={name: [f"Got {raw!r}."]})
+    return value
+
+
+def _result_filters(request: Request) -> selectors.ResultFilters:
+    intent = request.query_params.get("intent") or None
+    if intent is not None:
+        intent = intent.capitalize()
+        if intent not in INTENT_CHOICES:
+            raise LeadsError("intent must be High, Medium or Low.", code="invalid", details={"intent": [intent]})
+    ordering = request.query_params.get("ordering") or "-score"
+    if ordering not in selectors.RESULT_ORDERINGS:
+        raise LeadsError(f"ordering must be one of {', '.join(selectors.RESULT_ORDERINGS)}.", code="invalid",
+                         details={"ordering": [ordering]})
+    return selectors.ResultFilters(
+        intent=intent, min_score=_int_param(request, "min_score"), max_score=_int_param(request, "max_score"),
+        search=(request.query_params.get("search") or "").strip() or None, ordering=ordering,
+    )
+
+
+RESULT_PARAMS = [
+    openapi.Parameter("offer", openapi.IN_QUERY, "Offer id (default: latest offer)", type=openapi.TYPE_INTEGER),
+    openapi.Parameter("intent", openapi.IN_QUERY, "High, Medium or Low", type=openapi.TYPE_STRING,
+                      enum=INTENT_CHOICES),
+    openapi.Parameter("min_score", openapi.IN_QUERY, "Lowest score, 0–100", type=openapi.TYPE_INTEGER),
+    openapi.Parameter("max_score", openapi.IN_QUERY, "Highest score, 0–100", type=openapi.TYPE_INTEGER),
+    openapi.Parameter("search", openapi.IN_QUERY, "Text in name, company, role, industry, location or email",
+                      type=openapi.TYPE_STRING),
+    openapi.Parameter("ordering", openapi.IN_QUERY, "Sort order", type=openapi.TYPE_STRING,
+                      enum=list(selectors.RESULT_ORDERINGS)),
+]
+
+
+class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                  mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Leads of your workspace, their import, scoring, results and export."""
+
+    serializer_class = s.LeadSerializer
+    filterset_class = LeadFilter
+    search_fields = ["name", "company", "role", "industry", "location", "email"]
+    ordering_fields = ["created_at", "name", "company", "id"]
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Lead.objects.none()
+        return selectors.lead_list(workspace=self.workspace).order_by("-created_at", "-id")
+
+    def get_throttles(self):
+        if self.action in ("upload", "score"):
+            self.throttle_scope = self.action
+            return [ScopedRateThrottle()]
+        return super().get_throttles()
+
+    def perform_update(self, serializer: s.LeadSerializer) -> None:
+        serializer.instance = leads.lead_update(lead=serializer.instance, data=serializer.validated_data)
+
+    def perform_destroy(self, instance: Lead) -> None:
+        leads.lead_delete(lead=instance)
+
+    # --- import ------------------------------------------------------------------------------
+    @swagger_auto_schema(
+        operation_summary="Import leads from a CSV file",
+        operation_description=(
+            "Multipart field `file`: a CSV with columns name, role, company, industry, location, linkedin_bio "
+            "(any order, common aliases accepted; extra columns kept in `attributes`). 201 with the summary "
+            "when the import finishes within the wait budget, else 202 with the job to poll."
+        ),
+        request_body=s.UploadInputSerializer,
+        responses={201: s.ImportResultSerializer, 202: s.JobSerializer, 400: ERROR_RESPONSE, 413: ERROR_RESPONSE,
+                   415: ERROR_RESPONSE},
+    )
+    @action(detail=False, methods=["post"], parser_classes=[MultiPartParser, FormParser], filter_backends=[],
+            pagination_class=None)
+    def upload(self, request: Request) -> Response:
+        from leads.services.imports import import_job_create
+        from leads.tasks import enqueue, leads_import_task
+
+        # Checked before the body is parsed, so an oversized upload is never read into the server.
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        if declared > settings.IMPORT_MAX_BYTES + 64 * 1024:
+            raise ImportFileError(UPLOAD_TOO_LARGE.format(mb=settings.IMPORT_MAX_BYTES // (1024 * 1024)),
+                                  status_code=413, code="file_too_large",
+                                  details={"limit_bytes": settings.IMPORT_MAX_BYTES})
+        form = s.UploadInputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        upload = form.validated_data["file"]
+        job = import_job_create(workspace=self.workspace, user=request.user, upload=upload,
+                                filename=upload.name or "upload.csv", strict=form.validated_data["strict"])
+        enqueue(leads_import_task, job.pk)
+        job = jobs.job_wait(job=job)
+        return self._import_response(request, job)
+
+    def _import_response(self, request: Request, job: Job) -> Response:
+        job_data = s.JobSerializer(job, context={"request": request}).data
+        if not job.is_finished:
+            return Response(job_data, status=status.HTTP_202_ACCEPTED, headers={"Location": job_data["url"]})
+        if job.status == Job.Status.FAILED:
+            code = "invalid_rows" if job.params.get("strict") and job.errors else "import_failed"
+            raise LeadsError(STRICT_IMPORT_FAILED if code == "invalid_rows" else job.message or "The import failed.",
+                             code=code, status_code=400, details={"job": job_data, "errors": job.errors})
+        lead_ids = job.params.get("lead_ids", [])[:IMPORT_RESPONSE_MAX_LEADS]
+        by_id = {lead.pk: lead for lead in selectors.lead_list(workspace=job.workspace).filter(pk__in=lead_ids)}
+        body = {
+            "job": job_data, "created": job.created, "updated": job.updated, "skipped": job.skipped,
+            "failed": job.failed, "errors": job.errors,
+            "leads": s.LeadSerializer([by_id[i] for i in lead_ids if i in by_id], many=True).data,
+        }
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": job_data["url"]})
+
+    # --- scoring -----------------------------------------------------------------------------
+    @swagger_auto_schema(
+        operation_summary="Score leads against an offer",
+        operation_description=(
+            "Scores every lead without a current score for the offer (or the `leads` given; `rescore` scores "
+            "again). 200 with the results when the job finishes within the wait budget, else 202 with the job. "
+            "While a run for the same offer is going, its job is returned instead of a second run."
+        ),
+        request_body=s.ScoreInputSerializer,
+        responses={200: s.ScoreResultSerializer, 202: s.JobSerializer, 400: ERROR_RESPONSE, 404: ERROR_RESPONSE},
+    )
+    @action(detail=False, methods=["post"], parser_classes=[JSONParser, FormParser, MultiPartParser],
+            filter_backends=[], pagination_class=None)
+    def score(self, request: Request) -> Response:
+        form = s.ScoreInputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        offer = selectors.offer_for_request(workspace=self.workspace, offer_id=data.get("offer"))
+        lead_ids = data.get("leads")
+        if lead_ids is not None:
+            known = set(selectors.lead_list(workspace=self.workspace).filter(pk__in=lead_ids)
+                        .values_list("pk", flat=True))
+            unknown = sorted(set(lead_ids) - known)
+            if unknown:
+                raise LeadsError(f"{len(unknown)} lead id(s) do not exist.", code="unknown_leads",
+                                 details={"leads": unknown[:100]})
+        start = scoring.score_job_start(workspace=self.workspace, user=request.user, offer=offer,
+                                        lead_ids=lead_ids, rescore=data["rescore"])
+        job = jobs.job_wait(job=start.job)
+        job_data = s.JobSerializer(job, context={"request": request}).data
+        if not job.is_finished:
+            return Response(job_data, status=status.HTTP_202_ACCEPTED, headers={"Location": job_data["url"]})
+        results = selectors.job_scores(job=job, limit=SCORE_RESPONSE_MAX_RESULTS)
+        body = {
+            "results": s.ScoredLeadSerializer(results, many=True).data,
+            "total_scored": job.processed - job.failed - job.skipped,
+            "scoring_method": job.params.get("scoring_method") or scoring_method(intent_provider_from_settings()),
+            "job": job_data,
+        }
+        return Response(body, status=status.HTTP_200_OK)
+
+    # --- results and export ------------------------------------------------------------------
+    def _results_queryset(self, request: Request):
+        offer_id = _int_param(request, "offer", low=1, high=2**63 - 1)
+        offer = selectors.offer_for_request(workspace=self.workspace, offer_id=offer_id)
+        return selectors.score_results(workspace=self.workspace, offer=offer, filters=_result_filters(request))
+
+    @swagger_auto_schema(
+        operation_summary="Scored leads, best first",
+        manual_parameters=RESULT_PARAMS,
+        responses={200: s.ScoredLeadSerializer(many=True), 400: ERROR_RESPONSE, 404: ERROR_RESPONSE},
+    )
+    @action(detail=False, methods=["get"], filter_backends=[])
+    def results(self, request: Request) -> Response:
+        page = self.paginate_queryset(self._results_queryset(request))
+        return self.get_paginated_response(s.ScoredLeadSerializer(page, many=True).data)
+
+    @swagger_auto_schema(
+        operation_summary="Scored leads as a streamed CSV",
+        manual_parameters=RESULT_PARAMS,
+        responses={200: openapi.Response("CSV file", schema=openapi.Schema(type=openapi.TYPE_FILE)),
+                   400: ERROR_RESPONSE},
+    )
+    @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
+    def export_csv(self, request: Request) -> StreamingHttpResponse:
+        scores = self._results_queryset(request)
+        response = StreamingHttpResponse(csv_export.leads_export_csv(scores), content_type="text/csv; charset=utf-8")
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        response["Content-Disposition"] = f'attachment; filename="leadscore-results-{stamp}.csv"'
+        return response
+
+
+class JobViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Background jobs (imports and scoring runs): progress, errors, cancel."""
+
+    serializer_class = s.JobSerializer
+    filterset_fields = ["kind", "status", "offer"]
+    ordering_fields = ["created_at", "id"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Job.objects.none()
+        return selectors.job_list(workspace=self.workspace).order_by("-created_at", "-id")
+
+    @swagger_auto_schema(operation_summary="Cancel a queued or running job", request_body=None,
+                         responses={200: s.JobSerializer, 404: ERROR_RESPONSE, 409: ERROR_RESPONSE})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        job = jobs.job_cancel(job=self.get_object())
+        return Response(s.JobSerializer(job, context={"request": request}).data)

@@ -1,0 +1,83 @@
+"""Reads: every query the API makes, scoped to a workspace, with its joins and order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from leads.exceptions import LeadsError
+from leads.models import Job, Lead, Offer, Score, Workspace
+
+NO_OFFER = "This workspace has no offer yet: create one with POST /api/offer/ first."
+UNKNOWN_OFFER = "Offer {id} does not exist."
+
+RESULT_ORDERINGS = {
+    "score": ("score", "lead_id"),
+    "-score": ("-score", "lead_id"),
+    "name": ("lead__name", "lead_id"),
+    "-name": ("-lead__name", "-lead_id"),
+    "created_at": ("lead__created_at", "lead_id"),
+    "-created_at": ("-lead__created_at", "-lead_id"),
+    "scored_at": ("created_at", "lead_id"),
+    "-scored_at": ("-created_at", "-lead_id"),
+}
+
+
+def offer_list(*, workspace: Workspace) -> QuerySet[Offer]:
+    return Offer.objects.filter(workspace=workspace)
+
+
+def offer_for_request(*, workspace: Workspace, offer_id: int | None) -> Offer:
+    """The offer a request names, or the workspace's latest; another workspace's offer doesn't exist."""
+    offers = offer_list(workspace=workspace)
+    if offer_id is not None:
+        offer = offers.filter(pk=offer_id).first()
+        if offer is None:
+            raise LeadsError(UNKNOWN_OFFER.format(id=offer_id), code="unknown_offer", status_code=404,
+                             details={"offer": offer_id})
+        return offer
+    offer = offers.order_by("-created_at", "-id").first()
+    if offer is None:
+        raise LeadsError(NO_OFFER, code="no_offer", status_code=400)
+    return offer
+
+
+def lead_list(*, workspace: Workspace) -> QuerySet[Lead]:
+    return Lead.objects.filter(workspace=workspace)
+
+
+def job_list(*, workspace: Workspace) -> QuerySet[Job]:
+    return Job.objects.filter(workspace=workspace)
+
+
+@dataclass(frozen=True)
+class ResultFilters:
+    intent: str | None = None
+    min_score: int | None = None
+    max_score: int | None = None
+    search: str | None = None
+    ordering: str = "-score"
+
+
+def score_results(*, workspace: Workspace, offer: Offer, filters: ResultFilters) -> QuerySet[Score]:
+    """Current scores for one offer, best first, with their leads joined in (no N+1)."""
+    scores = Score.objects.filter(workspace=workspace, offer=offer, is_current=True).select_related("lead")
+    if filters.intent:
+        scores = scores.filter(intent=filters.intent)
+    if filters.min_score is not None:
+        scores = scores.filter(score__gte=filters.min_score)
+    if filters.max_score is not None:
+        scores = scores.filter(score__lte=filters.max_score)
+    if filters.search:
+        term = filters.search
+        scores = scores.filter(
+            Q(lead__name__icontains=term) | Q(lead__company__icontains=term) | Q(lead__role__icontains=term)
+            | Q(lead__industry__icontains=term) | Q(lead__location__icontains=term) | Q(lead__email__icontains=term)
+        )
+    return scores.order_by(*RESULT_ORDERINGS[filters.ordering])
+
+
+def job_scores(*, job: Job, limit: int) -> QuerySet[Score]:
+    return (Score.objects.filter(job=job, is_current=True).select_related("lead")
+            .order_by("-score", "lead_id")[:limit])

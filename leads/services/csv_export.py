@@ -1,0 +1,70 @@
+"""CSV export: rows streamed from a cursor, cells a spreadsheet would execute neutralised.
+
+The neutralising happens here, on the way out; the stored lead is never altered.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.db.models import QuerySet
+
+from leads.models import Score
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+EXPORT_COLUMNS = [
+    ("id", "lead_id"), ("name", "lead__name"), ("role", "lead__role"), ("company", "lead__company"),
+    ("industry", "lead__industry"), ("location", "lead__location"), ("email", "lead__email"),
+    ("linkedin_bio", "lead__linkedin_bio"), ("intent", "intent"), ("score", "score"), ("rule_score", "rule_score"),
+    ("ai_score", "ai_score"), ("ai_intent", "ai_intent"), ("rules", "score_breakdown"), ("ai_provider", "provider"),
+    ("ai_model", "model"), ("reasoning", "reasoning"), ("scored_at", "created_at"),
+]
+
+
+def neutralise_cell(value: Any) -> Any:
+    """Prefix text a spreadsheet would run as a formula with `'` (OWASP CSV injection advice)."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def _rules_cell(breakdown: dict[str, Any] | str | None) -> str:
+    if isinstance(breakdown, str):  # some backends hand JSON back as text from values_list
+        breakdown = json.loads(breakdown)
+    rules = (breakdown or {}).get("rules", [])
+    return "; ".join(f"{r['label']} (+{r['points']})" for r in rules)
+
+
+class _Echo:
+    """A write-only file whose write returns the line, so csv.writer can feed a generator."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def export_rows(scores: QuerySet[Score], *, chunk_size: int = 2000) -> Iterable[list[Any]]:
+    rules_index = [name for name, _ in EXPORT_COLUMNS].index("rules")
+    scored_at_index = [name for name, _ in EXPORT_COLUMNS].index("scored_at")
+    for row in scores.values_list(*(source for _, source in EXPORT_COLUMNS)).iterator(chunk_size=chunk_size):
+        cells = list(row)
+        cells[rules_index] = _rules_cell(cells[rules_index])
+        cells[scored_at_index] = cells[scored_at_index].isoformat()
+        yield cells
+
+
+def leads_export_csv(scores: QuerySet[Score], *, rows_per_piece: int = 500) -> Iterator[str]:
+    """Yield the CSV in pieces of a few hundred rows: one write per row would dominate the cost."""
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow([name for name, _ in EXPORT_COLUMNS])  # BOM: Excel reads UTF-8 right
+    piece: list[str] = []
+    for cells in export_rows(scores):
+        piece.append(writer.writerow([neutralise_cell(c) for c in cells]))
+        if len(piece) >= rows_per_piece:
+            yield "".join(piece)
+            piece.clear()
+    if piece:
+        yield "".join(piece)

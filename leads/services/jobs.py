@@ -1,0 +1,56 @@
+"""Job life cycle shared by imports and scoring: waiting within a budget, cancelling, recording errors."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from leads.metrics import JOBS
+from leads.models import Job
+
+JOB_ALREADY_FINISHED = "This job has already finished; there is nothing to cancel."
+
+
+def job_wait(*, job: Job, timeout: float | None = None, poll_seconds: float = 0.1) -> Job:
+    """Re-read the job until it finishes or the wait budget runs out; returns the freshest copy."""
+    budget = settings.JOB_WAIT_SECONDS if timeout is None else timeout
+    deadline = time.monotonic() + budget
+    job.refresh_from_db()
+    while not job.is_finished and time.monotonic() < deadline:
+        time.sleep(min(poll_seconds, max(deadline - time.monotonic(), 0)))
+        poll_seconds = min(poll_seconds * 1.5, 0.5)
+        job.refresh_from_db()
+    return job
+
+
+def job_cancel(*, job: Job) -> Job:
+    """Stop a queued or running job. Work already written stays; chunks not yet run are skipped."""
+    from leads.exceptions import ConflictError
+
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job.pk)
+        if job.is_finished:
+            raise ConflictError(JOB_ALREADY_FINISHED, code="job_finished")
+        job.cancel_requested = True
+        job.status = Job.Status.CANCELLED
+        job.finished_at = timezone.now()
+        job.message = job.message or "Cancelled by request."
+        job.save(update_fields=["cancel_requested", "status", "finished_at", "message", "updated_at"])
+    JOBS.labels(kind=job.kind, status=job.status).inc()
+    return job
+
+
+def errors_append(job: Job, new_errors: list[dict[str, Any]], *, cap: int | None = None) -> list[str]:
+    """Append to job.errors within the cap; returns the fields to save."""
+    if not new_errors:
+        return []
+    cap = settings.JOB_MAX_ERRORS if cap is None else cap
+    room = max(cap - len(job.errors), 0)
+    job.errors = [*job.errors, *new_errors[:room]]
+    if len(new_errors) > room:
+        job.errors_truncated = True
+    return ["errors", "errors_truncated"]

@@ -1,0 +1,59 @@
+"""Shared fixtures: workspaces with a member and an authenticated API client each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from rest_framework.test import APIClient
+
+from leads.models import Offer, Workspace
+from leads.services.workspaces import workspace_member_ensure
+
+
+@dataclass
+class Tenant:
+    workspace: Workspace
+    client: APIClient
+    token: str
+
+
+def make_tenant(name: str, username: str) -> Tenant:
+    access = workspace_member_ensure(workspace_name=name, username=username)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {access.token}")
+    return Tenant(access.workspace, client, access.token)
+
+
+@pytest.fixture
+def tenant(db: None) -> Tenant:
+    return make_tenant("acme", "alice")
+
+
+@pytest.fixture
+def other_tenant(db: None) -> Tenant:
+    return make_tenant("globex", "bob")
+
+
+@pytest.fixture
+def api_client(tenant: Tenant) -> APIClient:
+    return tenant.client
+
+
+@pytest.fixture
+def workspace(tenant: Tenant) -> Workspace:
+    return tenant.workspace
+
+
+@pytest.fixture
+def anon_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def offer(workspace: Workspace) -> Offer:
+    return Offer.objects.create(
+        workspace=workspace, name="AI Outreach Automation",
+        value_props=["24/7 outreach", "6x more meetings"],
+        ideal_use_cases=["B2B SaaS mid-market"],
+    )
