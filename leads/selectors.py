@@ -61,8 +61,15 @@ class ResultFilters:
 
 
 def score_results(*, workspace: Workspace, offer: Offer, filters: ResultFilters) -> QuerySet[Score]:
-    """Current scores for one offer, best first, with their leads joined in (no N+1)."""
-    scores = Score.objects.filter(workspace=workspace, offer=offer, is_current=True).select_related("lead")
+    """Current scores for one offer, best first, with their leads joined in (no N+1).
+
+    The offer has already been checked to belong to the workspace, and a score's workspace is its
+    offer's, so filtering by offer alone is the tenant filter — and lets the results index answer
+    COUNT and the first page without touching the table.
+    """
+    if offer.workspace_id != workspace.pk:
+        raise LeadsError(UNKNOWN_OFFER.format(id=offer.pk), code="unknown_offer", status_code=404)
+    scores = Score.objects.filter(offer=offer, is_current=True).select_related("lead")
     if filters.intent:
         scores = scores.filter(intent=filters.intent)
     if filters.min_score is not None:
