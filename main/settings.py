@@ -251,6 +251,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(BROKER_DIR / "queue"),
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
+        # The filesystem transport polls its folder; the default of 1 s would idle between chunks.
+        "polling_interval": 0.05,
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
@@ -282,5 +284,7 @@ LOGGING = {
         # The SDK's HTTP client logs request URLs and, at DEBUG, headers: keep it at WARNING.
         "httpx": {"level": "WARNING"},
         "openai": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }
