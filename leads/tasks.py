@@ -8,7 +8,7 @@ from typing import Any
 from celery import Task, shared_task
 from celery.signals import worker_ready
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -21,14 +21,34 @@ def enqueue(task: Task, *args: Any) -> None:
         transaction.on_commit(lambda: task.delay(*args))
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+class _JobTask(Task):
+    """Retries transient database errors (a busy SQLite file, a dropped connection); when the retries
+    run out, the job is marked failed instead of staying "running" for ever."""
+
+    autoretry_for = (OperationalError, InterfaceError)
+    retry_backoff = 2
+    retry_backoff_max = 60
+    max_retries = 5
+    acks_late = True
+    reject_on_worker_lost = True
+
+    def on_failure(self, exc: Exception, task_id: str, args: tuple, kwargs: dict, einfo: Any) -> None:
+        from leads.services.jobs import job_fail
+
+        logger.error("Task %s failed for good: %s", self.name, exc)
+        job_id = args[0] if self.name.endswith("leads_import_task") else None
+        chunk_id = args[0] if self.name.endswith("score_chunk_task") else None
+        job_fail(job_id=job_id, chunk_id=chunk_id, reason=f"{type(exc).__name__}: {exc}")
+
+
+@shared_task(base=_JobTask)
 def score_chunk_task(chunk_id: int) -> None:
     from leads.services.scoring import score_chunk_run
 
     score_chunk_run(chunk_id)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(base=_JobTask)
 def leads_import_task(job_id: int) -> None:
     from leads.services.imports import import_job_run
 

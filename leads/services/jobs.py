@@ -54,3 +54,20 @@ def errors_append(job: Job, new_errors: list[dict[str, Any]], *, cap: int | None
     if len(new_errors) > room:
         job.errors_truncated = True
     return ["errors", "errors_truncated"]
+
+
+def job_fail(*, job_id: int | None = None, chunk_id: int | None = None, reason: str) -> None:
+    """Mark a job failed after its task gave up, so nobody waits for it for ever."""
+    from leads.models import JobChunk
+
+    if job_id is None and chunk_id is not None:
+        job_id = JobChunk.objects.filter(pk=chunk_id).values_list("job_id", flat=True).first()
+    if job_id is None:
+        return
+    updated = Job.objects.filter(pk=job_id, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).update(
+        status=Job.Status.FAILED, finished_at=timezone.now(),
+        message=f"The job stopped on an internal error and can be started again: {reason}"[:2000],
+    )
+    if updated:
+        kind = Job.objects.filter(pk=job_id).values_list("kind", flat=True).first()
+        JOBS.labels(kind=kind, status=Job.Status.FAILED).inc()

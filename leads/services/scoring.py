@@ -139,6 +139,7 @@ def score_chunk_run(chunk_id: int) -> None:
     for row, verdict in zip(rows, verdicts, strict=True):
         if isinstance(verdict, IntentProviderError):
             errors.append({"lead": row["pk"], "reason": verdict.message})
+            usage = usage + Usage(**verdict.details.get("usage", {}))  # failed calls still cost tokens
             continue
         assert isinstance(verdict, IntentResult)
         usage = usage + verdict.usage
@@ -182,7 +183,7 @@ def score_chunk_run(chunk_id: int) -> None:
         AI_TOKENS.labels(provider=provider.name, kind="completion").inc(usage.completion_tokens)
     if errors:
         AI_ERRORS.labels(provider=provider.name).inc(len(errors))
-    job.refresh_from_db(fields=["status", "processed", "failed", "total"])
+    job.refresh_from_db(fields=["status", "processed", "failed", "skipped", "total"])
     if job.status == Job.Status.SUCCEEDED:
         _finish_message(job)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -9,6 +10,7 @@ from rest_framework.test import APIClient
 
 from leads.models import Offer, Workspace
 from leads.services.workspaces import workspace_member_ensure
+from leads.tests.llm_server import LLMServer
 
 
 @dataclass
@@ -57,3 +59,21 @@ def offer(workspace: Workspace) -> Offer:
         value_props=["24/7 outreach", "6x more meetings"],
         ideal_use_cases=["B2B SaaS mid-market"],
     )
+
+
+@pytest.fixture
+def llm_server() -> Iterator[LLMServer]:
+    """The OpenAI-compatible test server on 127.0.0.1, with the provider settings pointing at it."""
+    with LLMServer() as server:
+        yield server
+
+
+@pytest.fixture
+def openai_settings(settings, llm_server: LLMServer) -> LLMServer:
+    settings.INTENT_PROVIDER = "openai"
+    settings.OPENAI_API_KEY = "test-key"
+    settings.OPENAI_BASE_URL = llm_server.base_url
+    settings.OPENAI_MODEL = "judge"
+    settings.OPENAI_MAX_RETRIES = 1
+    settings.OPENAI_TIMEOUT = 2.0
+    return llm_server
