@@ -19,7 +19,8 @@ load_dotenv(BASE_DIR / ".env")
 
 
 def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default).strip()
+    """The variable, or the default when it is unset or blank (`.env.example` lists keys with no value)."""
+    return os.environ.get(name, "").strip() or default
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -117,6 +118,7 @@ TEMPLATES = [
 # --- Database ---------------------------------------------------------------------------------
 # https://docs.djangoproject.com/en/5.2/ref/databases/#sqlite-notes
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "var")))
+DATA_DIR.mkdir(parents=True, exist_ok=True)  # SQLite creates its file, not its folder
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'leadscore.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -212,6 +214,8 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY") else None
+    # [issue 6] Probes (Docker HEALTHCHECK, load balancers) call these over plain http on the host.
+    SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^ready/$"]
 
 # --- Uploads ----------------------------------------------------------------------------------
 # Bodies above this are streamed to a temporary file rather than held in memory.
@@ -254,8 +258,15 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # The filesystem transport polls its folder; the default of 1 s would idle between chunks.
         "polling_interval": 0.05,
     }
+    for _folder in (BROKER_DIR / "queue", BROKER_DIR / "control"):
+        _folder.mkdir(parents=True, exist_ok=True)
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+        # [issue 6] Redis: look for a dead worker's unacknowledged tasks every 10 s (kombu's
+        # unacked_restore_interval) instead of kombu's default of every 10th sweep (~100 s).
+        "unacked_restore_throttle": 1,
+    }
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 # A chunk is acknowledged only after it is written, and a worker that dies mid-chunk gives it back:
@@ -267,6 +278,17 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- Cache ------------------------------------------------------------------------------------
+# [issue 6] Throttle counters live in the cache. The default LocMemCache is per process, so with N
+# gunicorn workers a user got N times the rate; in scale-out mode every process shares Redis
+# (CACHE_URL, default: a Redis broker URL). The embedded mode keeps Django's default.
+CACHE_URL = env_str("CACHE_URL") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+)
+if CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
+                          "KEY_PREFIX": "leadscore"}}
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
