@@ -86,7 +86,9 @@ class JobSerializer(serializers.ModelSerializer):
 
 
 class UploadInputSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="A CSV file of leads (UTF-8, or Excel's legacy encodings).")
+    # Empty files pass here so the importer can answer with its own, more helpful, sentence.
+    file = serializers.FileField(allow_empty_file=True,
+                                 help_text="A CSV file of leads (UTF-8, or Excel's legacy encodings).")
     strict = serializers.BooleanField(default=False, help_text="All-or-nothing: store nothing if any row fails.")
 
 
