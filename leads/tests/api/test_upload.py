@@ -171,3 +171,29 @@ def test_alias_path(tenant: Tenant) -> None:
                                   format="multipart")
     assert response.status_code == 201
     assert response.json()["created"] == 1
+
+
+def test_a_file_that_outlasts_the_wait_budget_answers_202_and_the_job_reports_progress(
+        tenant: Tenant, settings: Any) -> None:
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # queued on commit, which the test transaction never reaches
+    settings.JOB_WAIT_SECONDS = 0.05
+    response = upload(tenant.client, "name,company\nAnn,Acme\nBob,Globex\n")
+    assert response.status_code == 202
+    body = response.json()
+    assert (body["kind"], body["status"], body["processed"]) == ("import", "queued", 0)
+    assert response["Location"] == body["url"]
+    assert Lead.objects.count() == 0
+
+    imports.import_job_run(body["id"])  # what the worker does with the queued task
+    job = tenant.client.get(response["Location"]).json()
+    assert (job["status"], job["processed"], job["created"], job["progress"]) == ("succeeded", 2, 2, 1.0)
+    assert Lead.objects.filter(workspace=tenant.workspace).count() == 2
+
+
+def test_oversized_body_is_refused_before_it_is_read(tenant: Tenant, settings: Any) -> None:
+    settings.IMPORT_MAX_BYTES = 10
+    response = tenant.client.generic("POST", URL, b"x", content_type="multipart/form-data; boundary=zz",
+                                     HTTP_CONTENT_LENGTH="999999999", CONTENT_LENGTH="999999999")
+    assert response.status_code == 413
+    assert response.json()["code"] == "file_too_large"
+    assert Job.objects.count() == 0
