@@ -42,6 +42,13 @@ class IntentProviderError(LeadsError):
     code = "ai_provider_error"
 
 
+class QueueUnavailableError(LeadsError):
+    """The task queue (broker) can't take work right now; nothing was started."""
+
+    status_code = 503
+    code = "queue_unavailable"
+
+
 class ConflictError(LeadsError):
     status_code = 409
     code = "conflict"

@@ -9,16 +9,34 @@ from celery import Task, shared_task
 from celery.signals import worker_ready
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
+from kombu.exceptions import OperationalError as KombuOperationalError
+
+from leads.exceptions import QueueUnavailableError
 
 logger = logging.getLogger(__name__)
 
 
+QUEUE_UNAVAILABLE = "The task queue is not reachable right now, so the job could not start; try again shortly."
+# A broker outage must answer quickly, not hang the request through kombu's default retries.
+_SEND_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
+
+
 def enqueue(task: Task, *args: Any) -> None:
-    """Send a task once the surrounding transaction commits (at once in eager mode, as in tests)."""
+    """Send a task now (at once inline in eager mode, as in tests; after commit inside a transaction).
+
+    Raises QueueUnavailableError when the broker can't be reached, so the caller can fail its job
+    and the client gets a 503 instead of a job that would wait for ever.
+    """
     if settings.CELERY_TASK_ALWAYS_EAGER:
         task.apply(args=args, throw=True)
+    elif transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: task.apply_async(args=args, retry_policy=_SEND_RETRY_POLICY))
     else:
-        transaction.on_commit(lambda: task.delay(*args))
+        try:
+            task.apply_async(args=args, retry_policy=_SEND_RETRY_POLICY)
+        except (KombuOperationalError, ConnectionError, OSError) as exc:
+            logger.error("Could not queue %s%r: %s", task.name, args, exc)
+            raise QueueUnavailableError(QUEUE_UNAVAILABLE) from exc
 
 
 class _JobTask(Task):

@@ -12,6 +12,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 VALIDATION_FAILED = "Some fields are invalid: see details."
 NOT_FOUND = "Not found."
+SERVICE_UNAVAILABLE = "A service Leadscore depends on is not reachable right now; try again shortly."
 
 
 def error_body(message: str, code: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -47,6 +49,10 @@ def _first_message(detail: Any) -> str | None:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, LeadsError):
         return Response(error_body(exc.message, exc.code, exc.details), status=exc.status_code)
+    if isinstance(exc, RedisConnectionError):
+        # The shared cache (throttle counters) lives in Redis: while it is down, say so plainly.
+        logger.error("Redis unreachable: %s", exc)
+        return Response(error_body(SERVICE_UNAVAILABLE, "service_unavailable"), status=503)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     if isinstance(exc, Http404):

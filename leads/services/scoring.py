@@ -19,13 +19,13 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from leads.exceptions import IntentProviderError
+from leads.exceptions import IntentProviderError, QueueUnavailableError
 from leads.metrics import AI_CALLS, AI_ERRORS, AI_TOKENS, JOBS, LEADS_SCORED
 from leads.models import Job, JobChunk, Lead, Offer, Score, Workspace
 from leads.scoring.engine import score_lead
 from leads.scoring.types import IntentResult, LeadData, OfferData, Usage
 from leads.services.intent import classify_with_cache, intent_provider_from_settings, scoring_method
-from leads.services.jobs import errors_append
+from leads.services.jobs import errors_append, job_fail
 
 logger = logging.getLogger(__name__)
 
@@ -98,8 +98,12 @@ def score_job_start(
             job.save(update_fields=["status", "started_at", "finished_at", "message", "updated_at"])
             JOBS.labels(kind=job.kind, status=job.status).inc()
     chunk_ids = list(JobChunk.objects.filter(job=job).order_by("index").values_list("pk", flat=True))
-    for chunk_id in chunk_ids:
-        enqueue(score_chunk_task, chunk_id)
+    try:
+        for chunk_id in chunk_ids:
+            enqueue(score_chunk_task, chunk_id)
+    except QueueUnavailableError as exc:
+        job_fail(job_id=job.pk, reason=exc.message)
+        raise
     job.refresh_from_db()
     return ScoreJobStart(job=job, started=True)
 

@@ -151,3 +151,11 @@ def test_foreign_job_cannot_be_seen(tenant: Tenant, other_tenant: Tenant) -> Non
     job = Job.objects.create(workspace=other_tenant.workspace, kind="score")
     assert tenant.client.get("/api/jobs/").json()["count"] == 0
     assert tenant.client.get(f"/api/jobs/{job.pk}/").status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("accept", ["text/csv", "*/*", "application/json"])
+def test_export_answers_csv_whatever_the_client_accepts(tenant: Tenant, offer: Offer, accept: str) -> None:
+    response = tenant.client.get("/api/leads/export_csv/", HTTP_ACCEPT=accept)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
