@@ -31,10 +31,12 @@ migrate: $(BIN)/.installed .env
 run: migrate
 	@$(BIN)/python manage.py ensure_local_admin
 	@echo "Serving on http://127.0.0.1:$(PORT) (Swagger: /swagger/, admin: /admin/). Ctrl-C stops web and worker."
+	@rm -rf var/metrics && mkdir -p var/metrics
+	@# The Procfile's two commands, bound to loopback; both write /metrics counters to var/metrics.
 	@trap 'kill 0' EXIT INT TERM; \
-	$(BIN)/celery -A main worker --loglevel=INFO --concurrency=2 --pool=prefork & \
-	$(BIN)/gunicorn main.wsgi --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --timeout 120 \
-		--access-logfile - & \
+	export PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/metrics; \
+	$(BIN)/celery -A main worker --loglevel=INFO --concurrency=2 & \
+	GUNICORN_BIND=127.0.0.1:$(PORT) WEB_CONCURRENCY=2 $(BIN)/gunicorn main.wsgi --config main/gunicorn.conf.py & \
 	wait
 
 worker: migrate
