@@ -88,3 +88,13 @@ def score_results(*, workspace: Workspace, offer: Offer, filters: ResultFilters)
 def job_scores(*, job: Job, limit: int) -> QuerySet[Score]:
     return (Score.objects.filter(job=job, is_current=True).select_related("lead")
             .order_by("-score", "lead_id")[:limit])
+
+
+def scores_in_order(*, ids: list[int]) -> list[Score]:
+    """The scores of a results page, with their leads, in the order of `ids`.
+
+    Results paginate ids first: OFFSET then walks the index alone, and only the page's rows are
+    joined to their leads — a deep page costs an index scan, not a join per skipped row.
+    """
+    by_id = Score.objects.select_related("lead").in_bulk(ids)
+    return [by_id[pk] for pk in ids if pk in by_id]

@@ -131,7 +131,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": env_int("SQLITE_BUSY_TIMEOUT", 30),
         "init_command": (
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; "
-            "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
+            "PRAGMA cache_size=-65536;"
         ),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

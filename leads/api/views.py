@@ -276,7 +276,9 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
     )
     @action(detail=False, methods=["get"], filter_backends=[])
     def results(self, request: Request) -> Response:
-        page = self.paginate_queryset(self._results_queryset(request))
+        scores = self._results_queryset(request)
+        page_ids = self.paginate_queryset(scores.values_list("pk", flat=True))
+        page = selectors.scores_in_order(ids=page_ids)
         return self.get_paginated_response(s.ScoredLeadSerializer(page, many=True).data)
 
     @swagger_auto_schema(
