@@ -6,9 +6,9 @@ import logging
 from typing import Any
 
 from celery import Task, shared_task
-from celery.signals import worker_ready
+from celery.signals import task_prerun, worker_ready
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, reset_queries, transaction
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from leads.exceptions import QueueUnavailableError
@@ -71,6 +71,12 @@ def leads_import_task(job_id: int) -> None:
     from leads.services.imports import import_job_run
 
     import_job_run(job_id)
+
+
+@task_prerun.connect
+def _forget_debug_queries(**_: Any) -> None:
+    # Django forgets logged queries (DEBUG on) when a request starts; a worker never starts one.
+    reset_queries()
 
 
 @worker_ready.connect

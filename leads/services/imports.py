@@ -45,7 +45,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.files import File
-from django.db import connection, transaction
+from django.db import connection, reset_queries, transaction
 from django.utils import timezone
 
 from leads.exceptions import ImportFileError
@@ -410,6 +410,9 @@ class _ImportRun:
                                ("failed", failed)):
             if count:
                 LEADS_IMPORTED.labels(outcome=outcome).inc(count)
+        # With DEBUG on (make run), Django keeps every query's SQL — here each batch's IN list of
+        # thousands of keys — until a request ends, and a long import is no request.
+        reset_queries()
         if self.progress:
             self.progress(job)
 
