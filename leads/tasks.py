@@ -83,8 +83,9 @@ def _forget_debug_queries(**_: Any) -> None:
 def _resume_unfinished_jobs(**_: Any) -> None:
     # The embedded broker forgets what a killed worker held; re-queueing unwritten chunks at start
     # makes "restart the worker" the recovery on every broker.
+    from leads.services.imports import import_jobs_resume
     from leads.services.scoring import score_jobs_resume
 
-    queued = score_jobs_resume()
-    if queued:
-        logger.info("Re-queued %d unfinished scoring chunks", queued)
+    chunks, imports = score_jobs_resume(), import_jobs_resume()
+    if chunks or imports:
+        logger.info("Re-queued %d unfinished scoring chunks and %d import jobs", chunks, imports)

@@ -39,6 +39,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.files import File
 from django.db import connection, reset_queries, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from leads.exceptions import ImportFileError
@@ -96,6 +98,9 @@ CRASHED = (
 )
 FILE_GONE = "The uploaded file is no longer on the server; upload it again."
 INVALID_CSV = "invalid_csv"
+
+# A running import commits a batch every second or so; one silent this long lost its worker.
+IMPORT_STALE_SECONDS = 60
 
 _COUNTERS = ("processed", "created", "updated", "skipped", "failed")
 
@@ -206,12 +211,20 @@ def import_job_run(job_id: int, *, progress: Callable[[Job], None] | None = None
     if not path.is_file():
         _finish(job, Job.Status.FAILED, FILE_GONE)
         return
+    now = timezone.now()
+    if job.status == Job.Status.RUNNING and now - job.updated_at < timedelta(seconds=IMPORT_STALE_SECONDS):
+        logger.info("Import job %s is running elsewhere (a duplicate delivery); leaving it", job.pk)
+        return
+    # Claim the job by compare-and-swap on its last update, so two deliveries can't both run it.
+    claimed = Job.objects.filter(pk=job.pk, status=job.status, updated_at=job.updated_at).update(
+        status=Job.Status.RUNNING, started_at=job.started_at or now, updated_at=now)
+    if not claimed:
+        logger.info("Import job %s was claimed by another worker", job.pk)
+        return
     resume_from = job.processed if job.status == Job.Status.RUNNING else 0
     if resume_from:
         logger.info("Import job %s resumes after row %d", job.pk, resume_from)
-    job.status = Job.Status.RUNNING
-    job.started_at = job.started_at or timezone.now()
-    job.save(update_fields=["status", "started_at", "updated_at"])
+    job.refresh_from_db()
     run = _ImportRun(job, path, progress, resume_from)
     try:
         run.execute()
@@ -224,6 +237,20 @@ def import_job_run(job_id: int, *, progress: Callable[[Job], None] | None = None
         _finish(job, Job.Status.FAILED, CRASHED.format(processed=job.processed, error=type(exc).__name__))
     if job.is_finished:
         _discard(path)
+
+
+def import_jobs_resume() -> int:
+    """Queue again the import jobs a dead worker left: queued ones (their message may be lost) and
+    running ones that stopped moving. Each claims its job before running, so a duplicate is a no-op."""
+    from leads.tasks import enqueue, leads_import_task
+
+    stale = timezone.now() - timedelta(seconds=IMPORT_STALE_SECONDS)
+    job_ids = list(Job.objects.filter(kind=Job.Kind.IMPORT)
+                   .filter(Q(status=Job.Status.QUEUED) | Q(status=Job.Status.RUNNING, updated_at__lt=stale))
+                   .order_by("pk").values_list("pk", flat=True))
+    for job_id in job_ids:
+        enqueue(leads_import_task, job_id)
+    return len(job_ids)
 
 
 def _discard(path: Path) -> None:

@@ -6,6 +6,7 @@ import csv
 import io
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -462,7 +464,13 @@ class TestCrashes:
         job.refresh_from_db()
         assert (job.status, job.processed) == ("running", 4)
         assert Path(job.params["path"]).exists()
-        import_job_run(job.pk)
+        import_job_run(job.pk)  # a duplicate delivery while the job still looks alive: left alone
+        job.refresh_from_db()
+        assert (job.status, job.processed) == ("running", 4)
+
+        Job.objects.filter(pk=job.pk).update(
+            updated_at=timezone.now() - timedelta(seconds=imports.IMPORT_STALE_SECONDS + 1))
+        assert imports.import_jobs_resume() == 1  # what a starting worker does (eager here)
         job.refresh_from_db()
         assert counts(job) == outcome(created=4, updated=1, skipped=1, failed=1)
         assert leads(workspace, "name", "role") == [("A", "2"), ("B", "1"), ("C", "1"), ("D", "1")]
