@@ -1,0 +1,326 @@
+"""`python -m bench [--quick]`: run the benchmarks and write bench/results/{latest,quick}.{md,json}.
+
+Order of work (each run of a size gets a fresh DATA_DIR and a fresh web + worker pair, so re-imports
+never turn into updates and every run starts from the same state):
+
+1. Generate the CSVs (fixed seed) into a temporary directory.
+2. For each size and run: start the stack, upload the CSV (import), score every lead with the local
+   provider, and — on the first run of the largest size — measure results latency and the export.
+   The import and export floors run on the same data in the same process.
+3. The openai provider: a second stack configured against `leads.tests.llm_server` on 127.0.0.1
+   with the given latency; each run scores the leads against a new offer (so the verdict cache of
+   the previous run cannot answer).
+4. Write the markdown table and the JSON file. Temporary directories and every process started are
+   removed in `finally` blocks, on errors and Ctrl-C too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import floors, phases, report
+from bench.client import Api, BenchError
+from bench.generate import DEFAULT_SEED, write_csv
+from bench.memory import TreeSampler
+from bench.phases import log
+from bench.stack import HOST, REPO, Stack, free_port, kill_group
+
+RESULTS_DIR = Path(__file__).absolute().parent / "results"
+SMALL_MAX = 100_000  # sizes up to this get `runs` runs; larger ones `large_runs`
+
+
+@dataclass
+class Config:
+    quick: bool = False
+    sizes: list[int] = field(default_factory=lambda: [10_000, 100_000, 1_000_000])
+    runs: int = 3
+    large_runs: int = 1
+    results_reps: int = 20
+    export_runs: int = 3
+    openai_leads: int = 2000
+    openai_runs: int = 3
+    latency_ms: float = 200.0
+    concurrency: int = 16
+    seed: int = DEFAULT_SEED
+    phases: list[str] = field(default_factory=lambda: ["import", "score", "results", "export", "openai"])
+    out: str = "latest"
+    keep_temp: bool = False
+    debug: bool = True
+
+    def runs_for(self, size: int) -> int:
+        return self.runs if size <= SMALL_MAX else self.large_runs
+
+
+def parse_args(argv: list[str] | None) -> Config:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true",
+                        help="small sizes (2k, 10k; openai 300 leads): about a minute; writes quick.{md,json}")
+    parser.add_argument("--sizes", type=lambda s: [int(x.replace("_", "")) for x in s.split(",")],
+                        help="comma-separated lead counts for import/score (default 10000,100000,1000000)")
+    parser.add_argument("--runs", type=int, help=f"runs per size up to {SMALL_MAX:,} (default 3)")
+    parser.add_argument("--large-runs", type=int, help=f"runs per size above {SMALL_MAX:,} (default 1)")
+    parser.add_argument("--export-runs", type=int, help="export runs at the largest size (default 3)")
+    parser.add_argument("--results-reps", type=int, help="requests per results query (default 20)")
+    parser.add_argument("--openai-leads", type=int, help="leads scored by the openai provider (default 2000)")
+    parser.add_argument("--openai-runs", type=int, help="openai scoring runs (default 3)")
+    parser.add_argument("--latency-ms", type=float, help="latency of the fake LLM server (default 200)")
+    parser.add_argument("--concurrency", type=int, help="OPENAI_CONCURRENCY (default 16)")
+    parser.add_argument("--seed", type=int, help=f"generator seed (default {DEFAULT_SEED})")
+    parser.add_argument("--phases", help="comma-separated subset of import,score,results,export,openai")
+    parser.add_argument("--out", help="results file stem in bench/results, or a path (default latest; quick: quick)")
+    parser.add_argument("--no-debug", action="store_true",
+                        help="run the server with DEBUG=0 (a generated SECRET_KEY) instead of make run's DEBUG=1")
+    parser.add_argument("--keep-temp", action="store_true", help="keep the temporary data (for debugging)")
+    args = parser.parse_args(argv)
+
+    config = Config()
+    if args.quick:
+        config = Config(quick=True, sizes=[2_000, 10_000], runs=3, results_reps=10, export_runs=3, openai_leads=300,
+                        openai_runs=2, out="quick")
+    for name in ("sizes", "runs", "large_runs", "export_runs", "results_reps", "openai_leads", "openai_runs",
+                 "latency_ms", "concurrency", "seed", "out"):
+        value = getattr(args, name)
+        if value is not None:
+            setattr(config, name, value)
+    if args.phases:
+        config.phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+        unknown = set(config.phases) - set(Config().phases)
+        if unknown:
+            parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
+        if {"score", "results", "export"} & set(config.phases) and "import" not in config.phases:
+            config.phases.insert(0, "import")  # they need leads; the import is then measured too
+        if {"results", "export"} & set(config.phases) and "score" not in config.phases:
+            config.phases.insert(1, "score")
+    config.sizes = sorted(set(config.sizes))
+    config.keep_temp = args.keep_temp
+    config.debug = not args.no_debug
+    if min(config.sizes) < 1 or config.runs < 1 or config.large_runs < 1:
+        parser.error("sizes and runs must be positive")
+    return config
+
+
+@contextmanager
+def temporary_root(keep: bool) -> Iterator[Path]:
+    root = Path(tempfile.mkdtemp(prefix="leadscore-bench-"))
+    try:
+        yield root
+    finally:
+        if keep:
+            log(f"kept temporary data in {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _workspace_and_offer(stack: Stack, offer_name: str | None = None) -> tuple[Api, dict[str, Any]]:
+    api = stack.workspace("bench")
+    return api, phases.create_offer(api, offer_name)
+
+
+def _db_ids(db_path: Path, offer_id: int) -> int:
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        return int(conn.execute("SELECT workspace_id FROM leads_offer WHERE id = ?", (offer_id,)).fetchone()[0])
+    finally:
+        conn.close()
+
+
+def measure_exports(api: Api, sampler: TreeSampler, db_path: Path, offer_id: int, size: int,
+                    runs: int) -> dict[str, Any]:
+    workspace_id = _db_ids(db_path, offer_id)
+    exports, export_floors = [], []
+    for export_run in range(1, runs + 1):
+        result = phases.measure_export(api, size, sampler)
+        exports.append(result)
+        log(f"export {size:,} run {export_run}/{runs}: {result['seconds']:.2f} s ({result['rows_per_s']:,.0f} rows/s), "
+            f"peak RSS {result['peak_process_mb']} MB, private growth {result['growth_private_mb']} MB")
+        seconds, rows, size_bytes = floors.export_floor(db_path, workspace_id=workspace_id, offer_id=offer_id)
+        if rows != size:
+            raise BenchError(f"export floor read {rows} rows, expected {size}")
+        export_floors.append({"seconds": seconds, "rows_per_s": rows / seconds, "bytes": size_bytes})
+        log(f"export floor {size:,}: {seconds:.2f} s")
+    return {"rows": size, "runs": exports, "floor": export_floors}
+
+
+def run_sizes(config: Config, root: Path, csvs: dict[int, Path], data: dict[str, Any]) -> None:
+    largest = max(config.sizes)
+    want = set(config.phases)
+    for size in config.sizes:
+        runs = config.runs_for(size)
+        for run in range(1, runs + 1):
+            data_dir = root / f"data-{size}-{run}"
+            log(f"{size:,} leads, run {run}/{runs}: starting web + worker in {data_dir}")
+            stack = Stack(data_dir, debug=config.debug)
+            try:
+                stack.start()
+                data["commands"] = stack.commands
+                api, offer = _workspace_and_offer(stack)
+                with TreeSampler(stack.roots) as sampler:
+                    result = phases.measure_import(api, csvs[size], size, sampler)
+                    data["import"].setdefault(str(size), []).append(result)
+                    log(f"import {size:,}: {result['seconds']:.2f} s ({result['rows_per_s']:,.0f} rows/s), "
+                        f"peak RSS {result['peak_process_mb']} MB ({result['peak_process']})")
+                    if "score" in want:
+                        result = phases.measure_score(api, size, sampler)
+                        data["score_local"].setdefault(str(size), []).append(result)
+                        log(f"score {size:,}: {result['seconds']:.2f} s ({result['leads_per_s']:,.0f} leads/s), "
+                            f"peak RSS {result['peak_process_mb']} MB")
+                    if run == 1 and "export" in want:
+                        # Every size once (memory that stays flat across sizes is flat), the largest repeatedly;
+                        # before the results phase, whose queries would leave the web workers' heaps grown.
+                        data["export"][str(size)] = measure_exports(
+                            api, sampler, data_dir / "leadscore.sqlite3", offer["id"], size,
+                            config.export_runs if size == largest else 1)
+                    if size == largest and run == 1 and "results" in want:
+                        sampler.window()
+                        queries = phases.measure_results(api, reps=config.results_reps)
+                        data["results"] = {"leads": size, "queries": queries, "memory": sampler.window().as_dict()}
+                    # The kernel's own high-water mark catches spikes between two samples.
+                    hwm_label, hwm = max(sampler.hwm().items(), key=lambda item: item[1])
+                    data["hwm"].setdefault(str(size), []).append({"process": hwm_label, "mb": round(hwm / 2**20, 1)})
+            except BenchError:
+                log(stack.log_tails())
+                raise
+            finally:
+                stack.stop()
+                if not config.keep_temp:
+                    shutil.rmtree(data_dir, ignore_errors=True)
+            floor_seconds, floor_rows = floors.import_floor(csvs[size], root / "floor.sqlite3")
+            data["import_floor"].setdefault(str(size), []).append(
+                {"seconds": floor_seconds, "rows_per_s": floor_rows / floor_seconds})
+            log(f"import floor {size:,}: {floor_seconds:.2f} s")
+
+
+def _start_llm_server(port: int, latency_ms: float, log_path: Path) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "leads.tests.llm_server", "--host", HOST, "--port", str(port),
+         "--latency-ms", str(latency_ms)],
+        cwd=REPO, stdout=log_path.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    import http.client
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise BenchError(f"the LLM test server exited: {log_path.read_text(errors='replace')[-2000:]}")
+        try:
+            conn = http.client.HTTPConnection(HOST, port, timeout=2)
+            conn.request("GET", "/v1/models")
+            if conn.getresponse().status == 200:
+                conn.close()
+                return process
+            conn.close()
+        except OSError:
+            pass
+        time.sleep(0.1)
+    kill_group(process)
+    raise BenchError("the LLM test server did not answer within 30 s")
+
+
+def run_openai(config: Config, root: Path, csv_path: Path, data: dict[str, Any]) -> None:
+    leads = config.openai_leads
+    port = free_port()
+    llm: subprocess.Popen[bytes] | None = None
+    data_dir = root / "data-openai"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    stack = Stack(data_dir, name="openai", debug=config.debug, env={
+        "INTENT_PROVIDER": "openai", "OPENAI_API_KEY": "dummy", "OPENAI_BASE_URL": f"http://{HOST}:{port}/v1",
+        "OPENAI_CONCURRENCY": str(config.concurrency), "OPENAI_MODEL": "judge",
+    })
+    try:
+        llm = _start_llm_server(port, config.latency_ms, data_dir / "llm.log")
+        log(f"openai: LLM test server on {HOST}:{port} ({config.latency_ms:.0f} ms), starting web + worker")
+        stack.start()
+        api, _ = _workspace_and_offer(stack, "openai warm-up offer")
+        with TreeSampler(stack.roots) as sampler:
+            phases.measure_import(api, csv_path, leads, sampler)
+            runs = []
+            for run in range(1, config.openai_runs + 1):
+                # A new offer per run: the verdict cache keys on the offer, so nothing is answered from it.
+                phases.create_offer(api, f"openai run {run}")
+                result = phases.measure_score(api, leads, sampler)
+                runs.append(result)
+                log(f"openai score {leads:,} run {run}: {result['seconds']:.2f} s ({result['leads_per_s']:.1f} "
+                    f"leads/s), {result['requests_per_lead']:.2f} requests and {result['prompt_tokens_per_lead']:.0f} "
+                    f"prompt tokens per lead")
+    except BenchError:
+        log(stack.log_tails())
+        raise
+    else:
+        data["score_openai"] = {"leads": leads, "latency_ms": config.latency_ms, "concurrency": config.concurrency,
+                                "ceiling_leads_per_s": config.concurrency / (config.latency_ms / 1000), "runs": runs}
+    finally:
+        stack.stop()
+        if llm is not None:
+            kill_group(llm, grace=3)
+        if not config.keep_temp:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    config = parse_args(argv)
+    # `kill` and `make`'s Ctrl-C reach us as SIGTERM/SIGINT: unwind through the finally blocks.
+    signal.signal(signal.SIGTERM, _interrupt)
+    started = time.perf_counter()
+    data: dict[str, Any] = {
+        "config": asdict(config), "machine": report.machine(), "import": {}, "import_floor": {}, "score_local": {},
+        "export": {}, "hwm": {},
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    want = set(config.phases)
+    log(f"{'quick' if config.quick else 'full'} run: sizes {', '.join(f'{s:,}' for s in config.sizes)}; "
+        f"phases {', '.join(config.phases)}")
+    failed: BaseException | None = None
+    with temporary_root(config.keep_temp) as root:
+        try:
+            csvs: dict[int, Path] = {}
+            sizes = set(config.sizes if want & {"import", "score", "results", "export"} else [])
+            if "openai" in want:
+                sizes.add(config.openai_leads)
+            for size in sorted(sizes):
+                t0 = time.perf_counter()
+                csvs[size] = root / f"leads-{size}.csv"
+                size_bytes = write_csv(csvs[size], size, seed=config.seed)
+                log(f"generated {size:,} leads ({size_bytes / 1e6:.1f} MB) in {time.perf_counter() - t0:.1f} s")
+            if want & {"import", "score", "results", "export"}:
+                run_sizes(config, root, csvs, data)
+            if "openai" in want:
+                run_openai(config, root, csvs[config.openai_leads], data)
+        except (BenchError, KeyboardInterrupt) as exc:
+            failed = exc
+            log(f"stopped: {exc!r}")
+    data["total_seconds"] = time.perf_counter() - started
+    if failed is not None:
+        data["error"] = repr(failed)
+    stem = Path(config.out) if "/" in config.out else RESULTS_DIR / config.out
+    if failed is not None:  # never replace a complete result with a partial one
+        stem = stem.with_name(stem.name + "-incomplete")
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    markdown = report.markdown(data)
+    stem.with_suffix(".md").write_text(markdown)
+    stem.with_suffix(".json").write_text(json.dumps(report.rounded(data), indent=1, sort_keys=True) + "\n")
+    print(markdown)
+    log(f"wrote {stem}.md and .json in {data['total_seconds']:.0f} s")
+    return 1 if failed is not None else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,325 @@
+"""The machine description, the targets, and the markdown table written to bench/results/."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sqlite3
+import statistics
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from bench.stack import REPO
+
+# The product's targets (issue 7). Each: key, description, limit, unit, how to read it from the data.
+IMPORT_TARGET_S = 60.0
+IMPORT_AIM_S = 30.0
+IMPORT_RSS_MB = 300.0
+SCORE_TARGET_S = 120.0
+OPENAI_TARGET = 60.0
+OPENAI_MIN_LEADS = 1000  # a sustained rate: a few hundred leads measure mostly the job's start-up
+RESULTS_P95_MS = 100.0
+EXPORT_TARGET_S = 30.0
+# "Flat memory": after the first fifth of the 1M-row stream (caches filled), no server process's private
+# RSS grows by this much more — memory that does not scale with the rows streamed.
+EXPORT_FLAT_MB = 16.0
+TARGET_SIZE = 1_000_000
+
+
+def _git(*args: str) -> str:
+    try:
+        result = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10, check=False)
+        return result.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory_gb = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory_gb = round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    try:
+        import django
+
+        django_version = django.get_version()
+    except ImportError:
+        django_version = "?"
+    commit = _git("rev-parse", "--short", "HEAD") or "unknown"
+    if _git("status", "--porcelain", "--untracked-files=no"):
+        commit += "+dirty"
+    return {"cores": os.cpu_count(), "cpu": cpu or platform.processor(), "memory_gb": memory_gb,
+            "os": platform.platform(terse=True), "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version, "django": django_version, "commit": commit,
+            "database": "SQLite (WAL) + filesystem Celery broker (embedded default)",
+            "load_average_at_start": round(os.getloadavg()[0], 2)}
+
+
+# --- numbers -----------------------------------------------------------------------------------
+
+
+def stats(values: list[float]) -> dict[str, float] | None:
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+def _num(value: float, digits: int | None = None) -> str:
+    if digits is None:
+        digits = 0 if abs(value) >= 100 else 1 if abs(value) >= 10 else 2
+    return f"{value:,.{digits}f}"
+
+
+def spread(values: list[float], digits: int | None = None) -> str:
+    """'median (min–max)' or 'value (1 run)'."""
+    s = stats(values)
+    if s is None:
+        return "—"
+    if s["n"] == 1:
+        return f"{_num(s['median'], digits)} (1 run)"
+    return f"{_num(s['median'], digits)} ({_num(s['min'], digits)}–{_num(s['max'], digits)})"
+
+
+def median(values: list[float]) -> float | None:
+    s = stats(values)
+    return None if s is None else s["median"]
+
+
+def rounded(value: Any) -> Any:
+    """Floats to 4 significant digits, so the JSON file stays small and diff-friendly."""
+    if isinstance(value, float):
+        return float(f"{value:.4g}")
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rounded(v) for v in value]
+    return value
+
+
+def _size(n: int) -> str:
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    if n >= 1000 and n % 1000 == 0:
+        return f"{n // 1000}k"
+    return f"{n:,}"
+
+
+# --- targets -----------------------------------------------------------------------------------
+
+
+def targets(data: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(target, measured, verdict) rows; a target whose size was not run says so."""
+    rows: list[tuple[str, str, str]] = []
+    key = str(TARGET_SIZE)
+
+    def verdict(ok: bool) -> str:
+        return "✅ met" if ok else "❌ missed"
+
+    largest = max([int(k) for k in data.get("import", {})] or [0])
+    missing = f"not measured (largest size {_size(largest)})" if largest else "not measured"
+
+    imports = data.get("import", {}).get(key)
+    if imports:
+        seconds = median([r["seconds"] for r in imports])
+        ok = seconds < IMPORT_TARGET_S
+        note = " (aim 30 s: met)" if seconds < IMPORT_AIM_S else " (aim 30 s: missed)"
+        rows.append(("1M import via HTTP < 60 s (aim 30)", f"{seconds:.1f} s", verdict(ok) + (note if ok else "")))
+        rss = max(r["peak_process_mb"] for r in imports)
+        private = max(r["peak_private_mb"] for r in imports)
+        rows.append(("Import: server peak RSS < 300 MB (largest process)", f"{rss:.0f} MB ({private:.0f} MB private)",
+                     verdict(rss < IMPORT_RSS_MB)))
+    else:
+        rows.append(("1M import via HTTP < 60 s (aim 30)", missing, "—"))
+        rows.append(("Import: server peak RSS < 300 MB (largest process)", missing, "—"))
+
+    scores = data.get("score_local", {}).get(key)
+    if scores:
+        seconds = median([r["seconds"] for r in scores])
+        rows.append(("1M local scoring < 120 s", f"{seconds:.1f} s", verdict(seconds < SCORE_TARGET_S)))
+    else:
+        rows.append(("1M local scoring < 120 s", missing, "—"))
+
+    openai = data.get("score_openai")
+    if openai:
+        rate = median([r["leads_per_s"] for r in openai["runs"]])
+        standard = openai["latency_ms"] == 200 and openai["concurrency"] == 16
+        if not standard:
+            judged = "— (other latency/concurrency)"
+        elif openai["leads"] < OPENAI_MIN_LEADS:
+            judged = f"— (under {OPENAI_MIN_LEADS:,} leads the job's start-up time weighs too much to judge)"
+        else:
+            judged = verdict(rate >= OPENAI_TARGET)
+        rows.append(("openai ≥ 60 leads/s at 200 ms & concurrency 16",
+                     f"{rate:.1f} leads/s at {openai['latency_ms']:.0f} ms & {openai['concurrency']} "
+                     f"({openai['leads']:,} leads)", judged))
+    else:
+        rows.append(("openai ≥ 60 leads/s at 200 ms & concurrency 16", "not measured", "—"))
+
+    results = data.get("results")
+    if results and results["leads"] >= TARGET_SIZE:
+        first = [q for q in results["queries"] if q["page_number"] == 1]
+        plain = next(q for q in first if q["query"] == "all")
+        rows.append(("Results first page p95 < 100 ms at 1M", f"{plain['p95_ms']:.1f} ms",
+                     verdict(plain["p95_ms"] < RESULTS_P95_MS)))
+        worst = max(first, key=lambda q: q["p95_ms"])
+        rows.append(("… with any filter (worst first-page p95)", f"{worst['p95_ms']:.1f} ms ({worst['query']})",
+                     verdict(worst["p95_ms"] < RESULTS_P95_MS)))
+    else:
+        size = f" (measured at {_size(results['leads'])})" if results else ""
+        rows.append(("Results first page p95 < 100 ms at 1M", f"not measured at 1M{size}", "—"))
+
+    exports = data.get("export", {})
+    export = exports.get(key)
+    if export:
+        seconds = median([r["seconds"] for r in export["runs"]])
+        rows.append(("Export 1M < 30 s", f"{seconds:.1f} s", verdict(seconds < EXPORT_TARGET_S)))
+        growth = max(r["growth_private_mb"] for r in export["runs"])
+        late = max(r.get("late_growth_private_mb", r["growth_private_mb"]) for r in export["runs"])
+        rows.append((f"Export: flat memory (private RSS grows < {EXPORT_FLAT_MB:.0f} MB after the first fifth)",
+                     f"+{late:.0f} MB after the first fifth (+{growth:.0f} MB in all)", verdict(late < EXPORT_FLAT_MB)))
+    else:
+        rows.append(("Export 1M < 30 s", missing if exports else "not measured", "—"))
+    return rows
+
+
+# --- markdown ----------------------------------------------------------------------------------
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def markdown(data: dict[str, Any]) -> str:
+    m = data["machine"]
+    config = data["config"]
+    out = ["# Leadscore benchmarks", ""]
+    mode = "quick (`make bench-quick`)" if config["quick"] else "full (`make bench`)"
+    out.append(f"Mode: {mode}, started {data['started_at']}, took {data.get('total_seconds', 0) / 60:.1f} min.")
+    out.append(f"Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gb']} GB RAM, {m['os']}; Python {m['python']}, "
+               f"Django {m['django']}, SQLite {m['sqlite']}; database: {m['database']}; commit `{m['commit']}`; "
+               f"load average {m.get('load_average_at_start', '?')} at the start "
+               "(other work on the machine skews figures).")
+    if data.get("commands"):
+        source = "from the Makefile's `run` target" if data["commands"].get("from_makefile") == "yes" \
+            else "built-in copy of `make run`'s commands (the Makefile was not understood)"
+        out.append(f"Server ({source}): `gunicorn {data['commands']['web']}` + "
+                   f"`celery {data['commands']['worker']}`, "
+                   f"DEBUG={1 if config.get('debug', True) else 0}, "
+                   "a fresh temporary DATA_DIR per run, everything on 127.0.0.1.")
+    out.append("Figures: median (min–max) of the runs shown; times are wall-clock as the HTTP client sees them. "
+               "RSS is the largest single server process (its peak), or the sum of all of them (peak total); "
+               "private RSS leaves out shared pages (mapped files, code shared after fork).")
+    if data.get("error"):
+        out += ["", f"**The run stopped early: {data['error']}** — the tables hold what was measured before."]
+    out += ["", "## Targets", ""]
+    out += _table(["target", "measured", "verdict"], [list(row) for row in targets(data)])
+
+    if data.get("import"):
+        out += ["", "## Import — POST /api/leads/upload/ until the job finishes", ""]
+        rows = []
+        for key in sorted(data["import"], key=int):
+            runs = data["import"][key]
+            floor = data.get("import_floor", {}).get(key, [])
+            ratio = (median([r["seconds"] for r in runs]) / median([f["seconds"] for f in floor])) if floor else None
+            rows.append([_size(int(key)), str(len(runs)), spread([r["seconds"] for r in runs]),
+                         spread([r["rows_per_s"] for r in runs], 0),
+                         spread([f["seconds"] for f in floor]) if floor else "—",
+                         spread([f["rows_per_s"] for f in floor], 0) if floor else "—",
+                         f"{ratio:.1f}×" if ratio else "—",
+                         spread([r["peak_process_mb"] for r in runs], 0),
+                         spread([r["peak_private_mb"] for r in runs], 0),
+                         spread([r["peak_total_mb"] for r in runs], 0)])
+        out += _table(["leads", "runs", "seconds", "rows/s", "floor s", "floor rows/s", "× floor",
+                       "peak RSS MB", "peak private MB", "peak total RSS MB"], rows)
+        out.append("")
+        hwm = data.get("hwm", {})
+        if hwm:
+            out.append("Kernel high-water mark (VmHWM) of the largest server process over each whole run (import, "
+                       "scoring, export, results): " + "; ".join(
+                           f"{_size(int(k))}: {spread([h['mb'] for h in hwm[k]], 0)} MB" for k in sorted(hwm, key=int))
+                       + ".")
+            out.append("")
+        out.append("Floor: csv.reader + sqlite3 `executemany` of the same rows and columns into a table with the same "
+                   "indexes and PRAGMAs, 2,000 rows a transaction, no validation or dedupe.")
+
+    if data.get("score_local"):
+        out += ["", "## Scoring, local provider — POST /api/leads/score/ until the job finishes", ""]
+        rows = []
+        for key in sorted(data["score_local"], key=int):
+            runs = data["score_local"][key]
+            rows.append([_size(int(key)), str(len(runs)), spread([r["seconds"] for r in runs]),
+                         spread([r["leads_per_s"] for r in runs], 0),
+                         spread([r["peak_process_mb"] for r in runs], 0),
+                         spread([r["peak_private_mb"] for r in runs], 0),
+                         spread([r["peak_total_mb"] for r in runs], 0)])
+        out += _table(["leads", "runs", "seconds", "leads/s", "peak RSS MB", "peak private MB", "peak total RSS MB"],
+                      rows)
+
+    openai = data.get("score_openai")
+    if openai:
+        out += ["", "## Scoring, openai provider — against leads.tests.llm_server on 127.0.0.1", ""]
+        runs = openai["runs"]
+        rate = median([r["leads_per_s"] for r in runs]) or 0
+        out += _table(
+            ["leads", "runs", "latency", "concurrency", "seconds", "leads/s", "ceiling", "of ceiling",
+             "requests/lead", "prompt tokens/lead"],
+            [[f"{openai['leads']:,}", str(len(runs)), f"{openai['latency_ms']:.0f} ms", str(openai["concurrency"]),
+              spread([r["seconds"] for r in runs]), spread([r["leads_per_s"] for r in runs]),
+              f"{openai['ceiling_leads_per_s']:.0f}/s", f"{rate / openai['ceiling_leads_per_s']:.0%}",
+              spread([r["requests_per_lead"] for r in runs], 2),
+              spread([r["prompt_tokens_per_lead"] for r in runs], 0)]])
+        out.append("")
+        out.append("Ceiling: concurrency ÷ latency, the most a provider holding that many requests in flight can do. "
+                   "Each run scores against a new offer, so the verdict cache answers nothing.")
+
+    results = data.get("results")
+    if results:
+        title = f"## Results — GET /api/leads/results/ at {_size(results['leads'])} scored leads (page_size 50)"
+        out += ["", title, ""]
+        rows = [[q["query"], q["page"], f"{q['count']:,}", str(q["requests"]), _num(q["p50_ms"], 1),
+                 _num(q["p95_ms"], 1)] for q in results["queries"]]
+        out += _table(["filter", "page", "matches", "requests", "p50 ms", "p95 ms"], rows)
+        memory = results.get("memory")
+        if memory:
+            out.append("")
+            out.append("Memory over these requests: the largest server process peaked at "
+                       f"{memory['peak_process_mb']:,.0f} MB RSS ({memory['peak_private_mb']:,.0f} MB private); "
+                       f"the most one process grew: {memory['growth_private_mb']:,.0f} MB private.")
+
+    exports = data.get("export", {})
+    if exports:
+        out += ["", "## Export — GET /api/leads/export_csv/, streamed, read and parsed as it arrives", ""]
+        rows = []
+        for key in sorted(exports, key=int):
+            runs, floor = exports[key]["runs"], exports[key]["floor"]
+            ratio = median([r["seconds"] for r in runs]) / median([f["seconds"] for f in floor]) if floor else None
+            rows.append([_size(int(key)), str(len(runs)), spread([r["seconds"] for r in runs]),
+                         spread([r["rows_per_s"] for r in runs], 0), _num(runs[0]["bytes"] / 1e6, 0),
+                         spread([f["seconds"] for f in floor]) if floor else "—",
+                         spread([f["rows_per_s"] for f in floor], 0) if floor else "—",
+                         f"{ratio:.1f}×" if ratio else "—", spread([r["peak_process_mb"] for r in runs], 0),
+                         spread([r["growth_mb"] for r in runs], 0), spread([r["growth_private_mb"] for r in runs], 0),
+                         spread([r.get("late_growth_private_mb", 0) for r in runs], 0)])
+        out += _table(["rows", "runs", "seconds", "rows/s", "MB", "floor s", "floor rows/s", "× floor", "peak RSS MB",
+                       "RSS growth MB", "private growth MB", "… after first fifth MB"], rows)
+        out.append("")
+        out.append("Floor: csv.writer over a raw sqlite3 cursor on the server's database, same join, filter and order. "
+                   "Growth: the most any one server process grew during the request, in RSS and in private RSS "
+                   "(RSS without shared pages: mapped files, code shared after fork); *after first fifth*: how much "
+                   "more it grew after the first fifth of the stream — flat memory means ~0 there, whatever the size.")
+    return "\n".join(out) + "\n"
