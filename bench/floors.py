@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import csv
 import json
+import os
 import re
 import sqlite3
 import time
@@ -24,6 +25,7 @@ from pathlib import Path
 from bench.generate import HEADER
 from bench.stack import REPO
 
+FALLBACK_BATCH_SIZE = 5000
 FALLBACK_PRAGMAS = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;"
 
 
@@ -39,6 +41,18 @@ def server_pragmas() -> str:
     except (OSError, ValueError, SyntaxError):
         pass
     return FALLBACK_PRAGMAS
+
+
+def server_batch_size() -> int:
+    """IMPORT_BATCH_SIZE as the server will use it (environment, else settings' default)."""
+    if os.environ.get("IMPORT_BATCH_SIZE", "").strip().isdigit():
+        return int(os.environ["IMPORT_BATCH_SIZE"])
+    try:
+        match = re.search(r'env_int\("IMPORT_BATCH_SIZE",\s*([\d_]+)\)', (REPO / "main" / "settings.py").read_text())
+    except OSError:
+        match = None
+    return int(match.group(1).replace("_", "")) if match else FALLBACK_BATCH_SIZE
+
 
 FLOOR_SCHEMA = """
 CREATE TABLE lead (
@@ -57,8 +71,9 @@ INSERT = ("INSERT INTO lead (workspace_id, name, role, company, industry, locati
           "dedupe_key, created_at, updated_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
-def import_floor(csv_path: Path, db_path: Path, *, batch_size: int = 2000) -> tuple[float, int]:
-    """(seconds, rows) to read the CSV and insert every row with executemany."""
+def import_floor(csv_path: Path, db_path: Path, *, batch_size: int | None = None) -> tuple[float, int]:
+    """(seconds, rows) to read the CSV and insert every row with executemany, in the server's batches."""
+    batch_size = batch_size or server_batch_size()
     db_path.unlink(missing_ok=True)
     conn = sqlite3.connect(db_path, isolation_level=None)
     try:

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from bench.floors import server_batch_size
 from bench.stack import REPO
 
 # The product's targets (issue 7). Each: key, description, limit, unit, how to read it from the data.
@@ -255,7 +256,8 @@ def markdown(data: dict[str, Any]) -> str:
                        + ".")
             out.append("")
         out.append("Floor: csv.reader + sqlite3 `executemany` of the same rows and columns into a table with the same "
-                   "indexes and PRAGMAs, 2,000 rows a transaction, no validation or dedupe.")
+                   f"indexes and PRAGMAs, {server_batch_size():,} rows a transaction (IMPORT_BATCH_SIZE), "
+                   "no validation or dedupe.")
 
     if data.get("score_local"):
         out += ["", "## Scoring, local provider — POST /api/leads/score/ until the job finishes", ""]
