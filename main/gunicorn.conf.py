@@ -45,6 +45,10 @@ limit_request_fields = 100
 if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
     worker_tmp_dir = "/dev/shm"
 
+# gunicorn 25+ opens a control socket under $HOME by default: in the image $HOME (/app) isn't the app
+# user's to write, and several servers on one host (tests, benchmarks) would share one path.
+control_socket_disable = True
+
 # Logs go to stdout/stderr (12-factor); the access log never includes headers, so tokens stay out of it.
 accesslog = "-"
 errorlog = "-"
