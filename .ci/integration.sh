@@ -199,6 +199,8 @@ for ((i = 0; i < 50; i++)); do [ -s "$STATE/redis.pid" ] && break; sleep 0.1; do
 export DEBUG=0
 SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')"
 export SECRET_KEY
+METRICS_TOKEN="$(python -c 'import secrets; print(secrets.token_urlsafe(24))')"
+export METRICS_TOKEN
 export ALLOWED_HOSTS=127.0.0.1,localhost
 export DATABASE_URL="postgres://leadscore:$PG_PASSWORD@127.0.0.1:$PG_PORT/leadscore"
 export CELERY_BROKER_URL="redis://127.0.0.1:$REDIS_PORT/0"

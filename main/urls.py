@@ -5,7 +5,7 @@ from django.urls import include, path, re_path
 
 from leads.api import ops
 from leads.api.docs import schema_view
-from leads.api.metrics import metrics_view
+from leads.api.metrics import MetricsView
 from leads.api.urls import alias_urlpatterns
 
 handler404 = "leads.api.errors.handler404"
@@ -19,6 +19,6 @@ urlpatterns = [
     path("redoc/", schema_view.with_ui("redoc", cache_timeout=0), name="schema-redoc"),
     path("health/", ops.health, name="health"),
     path("ready/", ops.ready, name="ready"),
-    path("metrics", metrics_view, name="metrics"),
+    path("metrics", MetricsView.as_view(), name="metrics"),
     *alias_urlpatterns,
 ]

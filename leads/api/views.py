@@ -15,8 +15,6 @@ from drf_yasg import openapi
 from drf_yasg.utils import swagger_auto_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotAcceptable
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,6 +22,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from leads import selectors
 from leads.api import serializers as s
+from leads.api.negotiation import OwnFormatNegotiation
 from leads.api.workspace import request_workspace
 from leads.exceptions import ImportFileError, LeadsError, QueueUnavailableError
 from leads.models import Job, Lead
@@ -39,16 +38,6 @@ STRICT_IMPORT_FAILED = "The file has invalid rows and strict mode is on, so noth
 INTENT_CHOICES = ["High", "Medium", "Low"]
 
 ERROR_RESPONSE = openapi.Response("Error envelope", s.ErrorSerializer)
-
-
-class CSVContentNegotiation(DefaultContentNegotiation):
-    """The export streams CSV whatever renderers DRF knows: `Accept: text/csv` must not be a 406."""
-
-    def select_renderer(self, request: Request, renderers: list, format_suffix: str | None = None) -> tuple:
-        try:
-            return super().select_renderer(request, renderers, format_suffix)
-        except NotAcceptable:
-            return renderers[0], renderers[0].media_type
 
 
 class WorkspaceScopedMixin:
@@ -288,7 +277,7 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
                    400: ERROR_RESPONSE},
     )
     @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None,
-            content_negotiation_class=CSVContentNegotiation)
+            content_negotiation_class=OwnFormatNegotiation)
     def export_csv(self, request: Request) -> StreamingHttpResponse:
         scores = self._results_queryset(request)
         response = StreamingHttpResponse(csv_export.leads_export_csv(scores), content_type="text/csv; charset=utf-8")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from rest_framework.test import APIClient
+
+from leads.tests.conftest import Tenant
 
 PROTECTED = [
     ("get", "/api/offer/"), ("post", "/api/offer/"), ("get", "/api/offer/1/"), ("put", "/api/offer/1/"),
@@ -13,9 +17,9 @@ PROTECTED = [
     ("post", "/api/leads/upload/"), ("post", "/api/leads/score/"), ("get", "/api/leads/results/"),
     ("get", "/api/leads/export_csv/"), ("get", "/api/jobs/"), ("get", "/api/jobs/1/"), ("post", "/api/jobs/1/cancel/"),
     ("get", "/offer/"), ("post", "/leads/upload/"), ("post", "/score/"), ("get", "/results/"),
-    ("get", "/results/export/"),
+    ("get", "/results/export/"), ("get", "/metrics"),
 ]
-PUBLIC = ["/swagger/", "/redoc/", "/swagger.json", "/health/", "/metrics"]
+PUBLIC = ["/swagger/", "/redoc/", "/swagger.json", "/health/"]
 
 
 @pytest.mark.django_db
@@ -70,3 +74,17 @@ def test_session_auth_works_for_the_browser(django_user_model) -> None:
     client = APIClient()
     assert client.login(username="carol", password="a-long-pass-phrase")
     assert client.get("/api/offer/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_metrics_take_the_scrape_token_or_a_staff_user(settings: Any, anon_client: APIClient, tenant: Tenant) -> None:
+    settings.METRICS_TOKEN = "scrape-secret-0123456789"
+    ok = anon_client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret-0123456789")
+    assert ok.status_code == 200
+    assert ok["Content-Type"].startswith("text/plain")
+    assert b"leadscore_http_requests_total" in ok.content
+    assert anon_client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
+    assert anon_client.get("/metrics", HTTP_ACCEPT="text/plain").status_code == 401  # not a 406
+    assert tenant.client.get("/metrics").status_code == 403  # a member, not staff
+    tenant.workspace.members.update(is_staff=True)
+    assert tenant.client.get("/metrics").status_code == 200

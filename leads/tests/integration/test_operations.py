@@ -47,7 +47,10 @@ def test_metrics_add_up_web_and_worker_counters(live, make_tenant) -> None:
     create_offer(tenant.api)
     import_leads(tenant.api, 20, tag="metrics")
     score(tenant.api)
-    reply = live.api().request("GET", "/metrics", headers={"Accept": "text/plain"})
+    anonymous = live.api().request("GET", "/metrics", headers={"Accept": "text/plain"})
+    assert anonymous.status == 401, anonymous
+    reply = live.api().request("GET", "/metrics", headers={"Accept": "text/plain",
+                                                           "Authorization": f"Bearer {os.environ['METRICS_TOKEN']}"})
     assert reply.status == 200, reply
     assert reply.headers["Content-Type"].startswith("text/plain"), reply.headers
     text = reply.text
