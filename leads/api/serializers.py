@@ -102,10 +102,15 @@ class ImportResultSerializer(serializers.Serializer):
     leads = LeadSerializer(many=True)
 
 
+# Ids are 64-bit: a bigger number is a 400, not an overflow inside the database driver.
+MAX_ID = 2**63 - 1
+
+
 class ScoreInputSerializer(serializers.Serializer):
-    offer = serializers.IntegerField(required=False, min_value=1,
+    offer = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
                                      help_text="Offer id; default: the workspace's latest offer.")
-    leads = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, allow_empty=False,
+    leads = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False,
+                                  allow_empty=False,
                                   max_length=100_000, help_text="Lead ids to score; default: every lead.")
     rescore = serializers.BooleanField(default=False, help_text="Score again leads that already have a score.")
 

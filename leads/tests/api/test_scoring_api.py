@@ -69,7 +69,8 @@ def test_score_without_offer_is_a_clear_400(tenant: Tenant) -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("payload", [{"leads": "x"}, {"leads": []}, {"offer": "abc"}, {"rescore": "maybe"}])
+@pytest.mark.parametrize("payload", [{"leads": "x"}, {"leads": []}, {"offer": "abc"}, {"rescore": "maybe"},
+                                     {"leads": [2**70]}, {"offer": 2**64}])
 def test_score_input_validation(tenant: Tenant, offer: Offer, payload: dict) -> None:
     response = tenant.client.post("/api/leads/score/", payload, format="json")
     assert response.status_code == 400
