@@ -23,9 +23,10 @@ from rest_framework.throttling import ScopedRateThrottle
 from leads import selectors
 from leads.api import serializers as s
 from leads.api.negotiation import OwnFormatNegotiation
+from leads.api.pagination import CountedQuerySet
 from leads.api.workspace import request_workspace
 from leads.exceptions import ImportFileError, LeadsError, QueueUnavailableError
-from leads.models import Job, Lead
+from leads.models import Job, Lead, Offer
 from leads.services import csv_export, jobs, leads, offers, scoring
 from leads.services.intent import intent_provider_from_settings, scoring_method
 
@@ -253,10 +254,10 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
         return Response(body, status=status.HTTP_200_OK)
 
     # --- results and export ------------------------------------------------------------------
-    def _results_queryset(self, request: Request):
+    def _results_query(self, request: Request) -> tuple[Offer, selectors.ResultFilters]:
         offer_id = _int_param(request, "offer", low=1, high=2**63 - 1)
         offer = selectors.offer_for_request(workspace=self.workspace, offer_id=offer_id)
-        return selectors.score_results(workspace=self.workspace, offer=offer, filters=_result_filters(request))
+        return offer, _result_filters(request)
 
     @swagger_auto_schema(
         operation_summary="Scored leads, best first",
@@ -265,8 +266,11 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
     )
     @action(detail=False, methods=["get"], filter_backends=[])
     def results(self, request: Request) -> Response:
-        scores = self._results_queryset(request)
-        page_ids = self.paginate_queryset(scores.values_list("pk", flat=True))
+        offer, filters = self._results_query(request)
+        scores = selectors.score_results(workspace=self.workspace, offer=offer, filters=filters)
+        counted = CountedQuerySet(scores.values_list("pk", flat=True), lambda: selectors.score_results_count(
+            workspace=self.workspace, offer=offer, filters=filters))
+        page_ids = self.paginate_queryset(counted)
         page = selectors.scores_in_order(ids=page_ids)
         return self.get_paginated_response(s.ScoredLeadSerializer(page, many=True).data)
 
@@ -279,7 +283,8 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
     @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None,
             content_negotiation_class=OwnFormatNegotiation)
     def export_csv(self, request: Request) -> StreamingHttpResponse:
-        scores = self._results_queryset(request)
+        offer, filters = self._results_query(request)
+        scores = selectors.score_results(workspace=self.workspace, offer=offer, filters=filters)
         response = StreamingHttpResponse(csv_export.leads_export_csv(scores), content_type="text/csv; charset=utf-8")
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         response["Content-Disposition"] = f'attachment; filename="leadscore-results-{stamp}.csv"'

@@ -160,3 +160,19 @@ def test_export_answers_csv_whatever_the_client_accepts(tenant: Tenant, offer: O
     response = tenant.client.get("/api/leads/export_csv/", HTTP_ACCEPT=accept)
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
+
+
+@pytest.mark.django_db
+def test_search_counts_matches_in_any_field_of_this_workspace_only(tenant: Tenant, other_tenant: Tenant,
+                                                                   offer: Offer) -> None:
+    _ceo(tenant, name="Nimbus Person", company="Acme")
+    _ceo(tenant, name="Other", company="NIMBUS Labs")
+    _ceo(tenant, name="Third", company="Else", location="Nimbusville")
+    _ceo(tenant, name="Fourth", company="Nope")
+    LeadFactory(workspace=other_tenant.workspace, name="Nimbus Elsewhere")
+    tenant.client.post("/api/leads/score/", {}, format="json")
+    body = tenant.client.get("/api/leads/results/?search=nimbus&page_size=2").json()
+    assert body["count"] == 3
+    assert len(body["results"]) == 2
+    assert body["next"] is not None
+    assert all("nimbus" in (r["name"] + r["company"] + r["location"]).lower() for r in body["results"])
