@@ -53,6 +53,11 @@ class Api:
             path = f"{path}?{urlencode(params)}"
         body = None if json_body is None else json.dumps(json_body).encode()
         headers = self._headers({"Content-Type": "application/json"} if body is not None else None)
+        return self._send(method, path, body, headers)
+
+    def _send(self, method: str, path: str, body: bytes | Iterator[bytes] | None,
+              headers: dict[str, str]) -> Response:
+        """One request on a fresh connection, timed from the first byte sent to the last byte read."""
         conn = self._connection()
         try:
             started = time.perf_counter()
@@ -91,20 +96,7 @@ class Api:
 
         headers = self._headers({"Content-Type": f"multipart/form-data; boundary={boundary}",
                                  "Content-Length": str(length)})
-        conn = self._connection()
-        try:
-            started = time.perf_counter()
-            conn.request("POST", path, body=body(), headers=headers)
-            response = conn.getresponse()
-            raw = response.read()
-            seconds = time.perf_counter() - started
-        finally:
-            conn.close()
-        try:
-            data = json.loads(raw) if raw else None
-        except ValueError:
-            data = raw.decode("utf-8", "replace")
-        return Response(response.status, {k.lower(): v for k, v in response.getheaders()}, data, seconds)
+        return self._send("POST", path, body(), headers)
 
     def stream_csv(self, path: str, **params: Any) -> tuple[int, int, float, float]:
         """GET a CSV and parse it as it arrives: (status, data rows, bytes, seconds to the last byte).
