@@ -113,6 +113,10 @@ TITLE_ABBREVIATIONS: dict[str, str] = {
     "werkstudent": "student", "werkstudentin": "student",
 }
 
+# Letters after a name or title ("Physician, MD", "Engineer | PhD"): a credential, never a role. Only
+# a clause after the first counts as one, so "MD, Investment Banking" stays a managing director.
+POST_NOMINALS: tuple[list[str], ...] = (["md"], ["phd"], ["mba"], ["cpa"], ["rn"], ["do"], ["dds"])
+
 # Rewrites before anything is cut, so the phrases survive as one unit.
 _PHRASE_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), replacement)
@@ -208,7 +212,9 @@ def classify_title(title: str) -> Authority:
     if _NO_CURRENT_ROLE.search(" ".join(words(text))):
         return Authority.NONE
     best = Authority.NONE
-    for clause in _CLAUSE_SPLIT.split(text):
+    for position, clause in enumerate(_CLAUSE_SPLIT.split(text)):
+        if position and words(clause) in POST_NOMINALS:
+            continue  # "Physician, MD": a degree after the title, not a managing director
         best = max(best, _classify_clause(_AT_COMPANY.sub("", clause)))
         if best is Authority.DECISION_MAKER:
             break

@@ -73,6 +73,12 @@ TITLES: list[tuple[str, Authority]] = [
     ("Sales Director", DM),
     ("Managing Director", DM),
     ("MD", DM),
+    ("MD, Investment Banking", DM),
+    ("Physician, MD", NONE),
+    ("Family Physician | M.D.", NONE),
+    ("Chief Medical Officer, MD", DM),
+    ("Research Scientist, PhD", NONE),
+    ("Senior Engineer, PhD", INF),
     ("General Manager", DM),
     ("GM, EMEA", DM),
     # other languages, accents
