@@ -255,7 +255,7 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
 
     # --- results and export ------------------------------------------------------------------
     def _results_query(self, request: Request) -> tuple[Offer, selectors.ResultFilters]:
-        offer_id = _int_param(request, "offer", low=1, high=2**63 - 1)
+        offer_id = _int_param(request, "offer", low=1, high=s.MAX_ID)
         offer = selectors.offer_for_request(workspace=self.workspace, offer_id=offer_id)
         return offer, _result_filters(request)
 

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from leads.exceptions import ConflictError
 from leads.metrics import JOBS
 from leads.models import Job
 
@@ -29,8 +30,6 @@ def job_wait(*, job: Job, timeout: float | None = None, poll_seconds: float = 0.
 
 def job_cancel(*, job: Job) -> Job:
     """Stop a queued or running job. Work already written stays; chunks not yet run are skipped."""
-    from leads.exceptions import ConflictError
-
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job.pk)
         if job.is_finished:
