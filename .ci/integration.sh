@@ -34,10 +34,19 @@ flock -w 60 9 || die "another integration run holds $STATE_PARENT/${STATE_PREFIX
 # its children (gunicorn and celery workers) can be stopped together. Pid files hold the leader's pid.
 
 # is_ours PID PATTERN: the pid is alive and its command line matches (guards against pid reuse).
+# While a process is in execve, /proc/PID/cmdline reads empty (seen here 1 time in 2 right after
+# start, and it failed CI once), as it does for a zombie: an empty read is looked at again for up
+# to a second before it counts as "not ours". No pipe to `grep -q`, which pipefail would turn into a
+# failure whenever grep exits before the writer has finished.
 is_ours() {
-  local pid=$1 pattern=$2
-  [[ "$pid" =~ ^[0-9]+$ ]] && [ -r "/proc/$pid/cmdline" ] \
-    && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$pattern"
+  local pid=$1 pattern=$2 cmdline="" i
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  for ((i = 0; i < 20; i++)); do
+    cmdline=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
+    [ -n "$cmdline" ] && break
+    sleep 0.05
+  done
+  [[ "$cmdline" == *"$pattern"* ]]
 }
 
 # stop_group PIDFILE PATTERN: TERM the group, wait up to 15 s, then KILL whatever is left of it.
