@@ -191,7 +191,8 @@ class Score(models.Model):
 
 class IntentCacheEntry(models.Model):
     """An AI verdict kept so an unchanged (lead, offer, provider, model, prompt version) is never paid
-    for twice. The key is a hash of exactly those inputs; nothing tenant-specific leaks through it."""
+    for twice in a workspace. The key is a hash of those inputs and the workspace id, so one
+    workspace never gets (or learns of) another's verdict."""
 
     key = models.CharField(max_length=64, primary_key=True)
     intent = models.CharField(max_length=6)

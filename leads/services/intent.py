@@ -2,7 +2,9 @@
 
 The cache keys on everything that decides a verdict — the lead's six fields, the offer's fields,
 provider, model and the provider's prompt version — so an unchanged pair is never paid for twice
-and any change (a new prompt, a new model, an edited bio) asks again.
+and any change (a new prompt, a new model, an edited bio) asks again. The key also holds the
+workspace: a verdict is never reused across tenants, so no workspace can learn from a free answer
+(no tokens spent) that another one has scored the same lead for the same offer.
 """
 
 from __future__ import annotations
@@ -44,9 +46,9 @@ def scoring_method(provider: IntentProvider) -> str:
     return f"hybrid: rules + {provider.name} AI ({provider.model})"
 
 
-def verdict_cache_key(lead: LeadData, offer: OfferData, provider: IntentProvider) -> str:
+def verdict_cache_key(workspace_id: int, lead: LeadData, offer: OfferData, provider: IntentProvider) -> str:
     payload = json.dumps(
-        [provider.name, provider.model, provider.version,
+        [workspace_id, provider.name, provider.model, provider.version,
          [lead.name, lead.role, lead.company, lead.industry, lead.location, lead.linkedin_bio],
          [offer.name, list(offer.value_props), list(offer.ideal_use_cases), list(offer.adjacent_industries)]],
         ensure_ascii=False, separators=(",", ":"),
@@ -60,11 +62,11 @@ def _is_cacheable(provider: IntentProvider) -> bool:
 
 
 def classify_with_cache(
-    provider: IntentProvider, leads: Sequence[LeadData], offer: OfferData
+    provider: IntentProvider, leads: Sequence[LeadData], offer: OfferData, *, workspace_id: int
 ) -> list[IntentResult | IntentProviderError]:
     if not _is_cacheable(provider):
         return provider.classify_many(leads, offer)
-    keys = [verdict_cache_key(lead, offer, provider) for lead in leads]
+    keys = [verdict_cache_key(workspace_id, lead, offer, provider) for lead in leads]
     cached = {e.key: e for e in IntentCacheEntry.objects.filter(key__in=set(keys))}
     results: list[IntentResult | IntentProviderError | None] = [None] * len(leads)
     misses: list[int] = []

@@ -152,7 +152,7 @@ def score_chunk_run(chunk_id: int) -> None:
     provider = intent_provider_from_settings()
     the_offer = offer_data(offer)
     leads = [LeadData(*row[1:]) for row in rows]
-    verdicts = classify_with_cache(provider, leads, the_offer) if rows else []
+    verdicts = classify_with_cache(provider, leads, the_offer, workspace_id=job.workspace_id) if rows else []
 
     breakdown_field = Score._meta.get_field("score_breakdown")
     created_at = connection.ops.adapt_datetimefield_value(timezone.now())

@@ -7,6 +7,7 @@ import pytest
 
 from leads.models import IntentCacheEntry, Offer, Score, Workspace
 from leads.services.scoring import score_job_start
+from leads.tests.conftest import Tenant
 from leads.tests.factories import LeadFactory, OfferFactory
 from leads.tests.llm_server import LLMServer, Reply
 
@@ -29,6 +30,26 @@ def test_usage_is_recorded_and_the_cache_saves_repeat_calls(workspace: Workspace
     again = score_job_start(workspace=workspace, user=None, offer=offer, rescore=True).job
     assert (again.status, again.processed, again.ai_requests) == ("succeeded", 3, 0)
     assert len(openai_settings.completions) == 3  # nothing paid twice
+
+
+@pytest.mark.django_db
+def test_the_cache_is_never_shared_between_workspaces(workspace: Workspace, offer: Offer, other_tenant: Tenant,
+                                                      openai_settings: LLMServer) -> None:
+    """The same lead for the same offer in another workspace is asked again: a free, token-less
+    answer would tell that workspace that someone else had scored this person."""
+    fields = {"name": "Dana Reyes", "role": "VP Sales", "company": "Brightwave", "industry": "Software",
+              "location": "Austin", "linkedin_bio": "Scaling outbound at a B2B SaaS company"}
+    LeadFactory(workspace=workspace, **fields)
+    twin_offer = OfferFactory(workspace=other_tenant.workspace, name=offer.name, value_props=offer.value_props,
+                              ideal_use_cases=offer.ideal_use_cases, adjacent_industries=offer.adjacent_industries)
+    LeadFactory(workspace=other_tenant.workspace, **fields)
+
+    first = score_job_start(workspace=workspace, user=None, offer=offer).job
+    second = score_job_start(workspace=other_tenant.workspace, user=None, offer=twin_offer).job
+    assert (first.ai_requests, second.ai_requests) == (1, 1)
+    assert second.prompt_tokens == first.prompt_tokens > 0
+    assert len(openai_settings.completions) == 2
+    assert IntentCacheEntry.objects.count() == 2
 
 
 @pytest.mark.django_db
