@@ -1,19 +1,37 @@
-"""Job life cycle shared by imports and scoring: waiting within a budget, cancelling, recording errors."""
+"""Job life cycle shared by imports and scoring: queueing, waiting within a budget, cancelling,
+recording errors."""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from leads.exceptions import ConflictError
+from leads.exceptions import ConflictError, QueueUnavailableError
 from leads.metrics import JOBS
 from leads.models import Job
 
+if TYPE_CHECKING:
+    from celery import Task
+
 JOB_ALREADY_FINISHED = "This job has already finished; there is nothing to cancel."
+
+
+def job_tasks_queue(*, job_id: int, task: Task, task_ids: Iterable[int]) -> None:
+    """Queue a job's tasks, one per id. If the broker can't be reached, nobody would ever run the
+    job: it is marked failed and QueueUnavailableError goes up (the client gets a 503)."""
+    from leads.tasks import enqueue
+
+    try:
+        for task_id in task_ids:
+            enqueue(task, task_id)
+    except QueueUnavailableError as exc:
+        job_fail(job_id=job_id, reason=exc.message)
+        raise
 
 
 def job_wait(*, job: Job, timeout: float | None = None, poll_seconds: float = 0.1) -> Job:

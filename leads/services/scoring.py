@@ -19,13 +19,13 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from leads.exceptions import IntentProviderError, QueueUnavailableError
+from leads.exceptions import IntentProviderError
 from leads.metrics import AI_CALLS, AI_ERRORS, AI_TOKENS, JOBS, LEADS_SCORED
 from leads.models import Job, JobChunk, Lead, Offer, Score, Workspace
 from leads.scoring.engine import score_lead
 from leads.scoring.types import IntentResult, LeadData, OfferData, Usage
 from leads.services.intent import classify_with_cache, intent_provider_from_settings, scoring_method
-from leads.services.jobs import errors_append, job_fail
+from leads.services.jobs import errors_append, job_tasks_queue
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def score_job_start(
     rescore: bool = False,
 ) -> ScoreJobStart:
     """Create a scoring job (or return the one already running for this offer) and queue its chunks."""
-    from leads.tasks import enqueue, score_chunk_task
+    from leads.tasks import score_chunk_task
 
     with transaction.atomic():
         # The offer's row lock serialises concurrent starts for one offer (SQLite: the IMMEDIATE
@@ -98,12 +98,7 @@ def score_job_start(
             job.save(update_fields=["status", "started_at", "finished_at", "message", "updated_at"])
             JOBS.labels(kind=job.kind, status=job.status).inc()
     chunk_ids = list(JobChunk.objects.filter(job=job).order_by("index").values_list("pk", flat=True))
-    try:
-        for chunk_id in chunk_ids:
-            enqueue(score_chunk_task, chunk_id)
-    except QueueUnavailableError as exc:
-        job_fail(job_id=job.pk, reason=exc.message)
-        raise
+    job_tasks_queue(job_id=job.pk, task=score_chunk_task, task_ids=chunk_ids)
     job.refresh_from_db()
     return ScoreJobStart(job=job, started=True)
 
