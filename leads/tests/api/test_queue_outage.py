@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from leads.models import Job
 from leads.tasks import QUEUE_UNAVAILABLE
@@ -43,3 +44,15 @@ def test_score_with_the_broker_down_is_503_and_the_job_failed(tenant: Tenant, un
     assert QUEUE_UNAVAILABLE in job.message
     # The failed job does not block the next run once the broker is back.
     assert not Job.objects.filter(status__in=["queued", "running"]).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_upload_with_the_broker_down_is_503_and_the_job_failed(tenant: Tenant, unreachable_broker: None) -> None:
+    csv = b"name,role,company,industry,location,linkedin_bio\nAva Chen,CEO,Acme,Software,Austin,Bio\n"
+    response = tenant.client.post("/api/leads/upload/", {"file": SimpleUploadedFile("leads.csv", csv)},
+                                  format="multipart")
+    assert response.status_code == 503
+    assert response.json()["code"] == "queue_unavailable"
+    job = Job.objects.get()
+    assert (job.kind, job.status) == ("import", "failed")
+    assert QUEUE_UNAVAILABLE in job.message
