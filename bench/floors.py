@@ -25,7 +25,7 @@ from pathlib import Path
 from bench.generate import HEADER
 from bench.stack import REPO
 
-FALLBACK_BATCH_SIZE = 5000
+FALLBACK_BATCH_SIZE = 20000
 FALLBACK_PRAGMAS = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;"
 
 

@@ -224,8 +224,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024  # non-file form/JSON bodies
 FILE_UPLOAD_TEMP_DIR = None
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 500 * 1024 * 1024)
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 2_000_000)
-# Bigger batches mean fewer commits, each rewriting index pages in the WAL: 5000 imports 1M rows ~20% faster.
-IMPORT_BATCH_SIZE = env_int("IMPORT_BATCH_SIZE", 5000)
+# Each commit writes every index page its rows touched to the WAL, and dedupe keys land all over the
+# unique index: fewer, bigger commits write far less. 1M rows in the worker: 25.5 s at 20,000 against
+# 32.4 s at 5,000, for about 40 MB more peak memory.
+IMPORT_BATCH_SIZE = env_int("IMPORT_BATCH_SIZE", 20000)
 IMPORT_MAX_ERRORS = env_int("IMPORT_MAX_ERRORS", 1000)
 
 # --- Jobs and scoring -------------------------------------------------------------------------
