@@ -14,15 +14,16 @@ from leads.models import Lead
 
 DUPLICATE_LEAD = "Another lead in this workspace already has this email, or this name and company."
 
-_SPACES = re.compile(r"\s+")
-_PUNCT = re.compile(r"[^\w\s@.+-]")
+# What a key keeps: runs of word characters and the few symbols of emails and names (@ . + -);
+# everything else (spaces, other punctuation) separates them.
+_KEY_TOKEN = re.compile(r"[\w@.+-]+")
 
 
 def normalise_key_part(value: str) -> str:
     """Case-, accent-form-, punctuation- and whitespace-insensitive form used for matching."""
-    value = unicodedata.normalize("NFKC", value).casefold()
-    value = _PUNCT.sub(" ", value)
-    return _SPACES.sub(" ", value).strip()
+    if not value.isascii():  # NFKC leaves ASCII as it is; most cells are ASCII and import calls this 4 times a row
+        value = unicodedata.normalize("NFKC", value)
+    return " ".join(_KEY_TOKEN.findall(value.casefold()))
 
 
 def lead_dedupe_key(*, name: str, company: str, email: str) -> str:
