@@ -250,6 +250,8 @@ start_group() {
   local name=$1 cmd=$2
   setsid bash -c "exec $cmd" >>"$LOGS/$name.log" 2>&1 </dev/null 9>&- &
   echo $! >"$STATE/$name.pid"
+  # The suite kills the worker on purpose; disowned, its end isn't reported as "Killed" here.
+  disown $!
 }
 log "web:    $WEB_CMD  (http://127.0.0.1:$WEB_PORT)"
 start_group web "$WEB_CMD"

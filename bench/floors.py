@@ -7,7 +7,8 @@ validation, deduplication and a web framework on top, and the ratio says what al
   table shaped like leads_lead (same unique and ordering indexes, same PRAGMAs as the server), in
   transactions of IMPORT_BATCH_SIZE rows like the product's. No validation, no dedupe lookups.
 - Export floor: csv.writer over a raw sqlite3 cursor on the server's own database file, with the
-  same join of scores and leads, filter and order as GET /api/leads/export_csv/.
+  same join of scores and leads, filter and order as GET /api/leads/export_csv/ (the leads' extra
+  columns as their stored JSON text, where the product writes a column per name).
 """
 
 from __future__ import annotations
@@ -113,7 +114,8 @@ def import_floor(csv_path: Path, db_path: Path, *, batch_size: int | None = None
 
 EXPORT_QUERY = """
 SELECT s.lead_id, l.name, l.role, l.company, l.industry, l.location, l.email, l.linkedin_bio, s.intent, s.score,
-       s.rule_score, s.ai_score, s.ai_intent, s.score_breakdown, s.provider, s.model, s.reasoning, s.created_at
+       s.rule_score, s.ai_score, s.ai_intent, s.score_breakdown, s.provider, s.model, s.reasoning, s.created_at,
+       l.attributes
 FROM leads_score s JOIN leads_lead l ON l.id = s.lead_id
 WHERE s.workspace_id = ? AND s.offer_id = ? AND s.is_current = 1
 ORDER BY s.score DESC, s.lead_id ASC

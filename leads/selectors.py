@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from leads.exceptions import LeadsError
@@ -45,6 +46,32 @@ def offer_for_request(*, workspace: Workspace, offer_id: int | None) -> Offer:
 
 def lead_list(*, workspace: Workspace) -> QuerySet[Lead]:
     return Lead.objects.filter(workspace=workspace)
+
+
+def lead_attribute_keys(*, workspace: Workspace, limit: int) -> list[str]:
+    """The names of the workspace's extra columns (`attributes` keys), at most `limit`, in the order
+    they first appear: by the first lead that has each, then by position (SQLite) or name."""
+    table = connection.ops.quote_name(Lead._meta.db_table)
+    if connection.vendor == "sqlite":
+        # First appearance = the smallest (lead id, position in that lead's object), packed into one
+        # integer so one MIN finds it (positions are far below 2^32, ids far below 2^31).
+        sql = (f"SELECT je.key FROM {table} l, json_each(l.attributes) je "
+               "WHERE l.workspace_id = %s AND l.attributes != '{}' "
+               "GROUP BY je.key ORDER BY MIN(l.id * 4294967296 + je.id) LIMIT %s")
+    elif connection.vendor == "postgresql":
+        sql = (f"SELECT k FROM {table} l, jsonb_object_keys(l.attributes) k "
+               "WHERE l.workspace_id = %s AND l.attributes <> '{}'::jsonb "
+               "GROUP BY k ORDER BY MIN(l.id), k LIMIT %s")
+    else:  # any other database: the same answer, read through the ORM
+        keys: dict[str, None] = {}
+        for attributes in lead_list(workspace=workspace).order_by("pk").values_list("attributes", flat=True):
+            keys.update(dict.fromkeys(attributes or {}))
+            if len(keys) >= limit:
+                break
+        return list(keys)[:limit]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [workspace.pk, limit])
+        return [key for (key,) in cursor.fetchall()]
 
 
 def job_list(*, workspace: Workspace) -> QuerySet[Job]:

@@ -281,7 +281,9 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
     def export_csv(self, request: Request) -> StreamingHttpResponse:
         offer, filters = self._results_query(request)
         scores = selectors.score_results(workspace=self.workspace, offer=offer, filters=filters)
-        response = StreamingHttpResponse(csv_export.leads_export_csv(scores), content_type="text/csv; charset=utf-8")
+        keys = selectors.lead_attribute_keys(workspace=self.workspace, limit=csv_export.EXPORT_MAX_ATTRIBUTE_COLUMNS)
+        response = StreamingHttpResponse(csv_export.leads_export_csv(scores, attribute_keys=keys),
+                                         content_type="text/csv; charset=utf-8")
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         response["Content-Disposition"] = f'attachment; filename="leadscore-results-{stamp}.csv"'
         return response

@@ -1,13 +1,15 @@
 """CSV export: rows streamed from a cursor, cells a spreadsheet would execute neutralised.
 
-The neutralising happens here, on the way out; the stored lead is never altered.
+The neutralising happens here, on the way out; the stored lead is never altered. After the fixed
+columns come the leads' extra columns from their upload (`attributes`: phone, lead source...), one
+column per name, so the file a sales team opens has what they uploaded plus the scores.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.db.models import QuerySet
@@ -15,6 +17,8 @@ from django.db.models import QuerySet
 from leads.models import Score
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# Extra columns exported at most; a file with more keeps the first ones (by first appearance).
+EXPORT_MAX_ATTRIBUTE_COLUMNS = 100
 
 EXPORT_COLUMNS = [
     ("id", "lead_id"), ("name", "lead__name"), ("role", "lead__role"), ("company", "lead__company"),
@@ -46,22 +50,55 @@ class _Echo:
         return value
 
 
-def export_rows(scores: QuerySet[Score], *, chunk_size: int = 2000) -> Iterable[list[Any]]:
+def attribute_headers(keys: Sequence[str]) -> list[str]:
+    """Header names for the extra columns: a name taken by a fixed column (say `score`, from a
+    re-imported export) is marked as the lead's own."""
+    taken = {name.casefold() for name, _ in EXPORT_COLUMNS}
+    headers = []
+    for key in keys:
+        header = key
+        while header.casefold() in taken:
+            header = f"{header} (attribute)"
+        taken.add(header.casefold())
+        headers.append(header)
+    return headers
+
+
+def _attribute_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def export_rows(scores: QuerySet[Score], *, attribute_keys: Sequence[str] = (),
+                chunk_size: int = 2000) -> Iterable[list[Any]]:
     rules_index = [name for name, _ in EXPORT_COLUMNS].index("rules")
     scored_at_index = [name for name, _ in EXPORT_COLUMNS].index("scored_at")
-    for row in scores.values_list(*(source for _, source in EXPORT_COLUMNS)).iterator(chunk_size=chunk_size):
+    sources = [source for _, source in EXPORT_COLUMNS]
+    if attribute_keys:
+        sources.append("lead__attributes")
+    for row in scores.values_list(*sources).iterator(chunk_size=chunk_size):
         cells = list(row)
         cells[rules_index] = _rules_cell(cells[rules_index])
         cells[scored_at_index] = cells[scored_at_index].isoformat()
+        if attribute_keys:
+            attributes = cells.pop()
+            if isinstance(attributes, str):  # some backends hand JSON back as text from values_list
+                attributes = json.loads(attributes)
+            attributes = attributes or {}
+            cells.extend(_attribute_cell(attributes.get(key)) for key in attribute_keys)
         yield cells
 
 
-def leads_export_csv(scores: QuerySet[Score], *, rows_per_piece: int = 500) -> Iterator[str]:
+def leads_export_csv(scores: QuerySet[Score], *, attribute_keys: Sequence[str] = (),
+                     rows_per_piece: int = 500) -> Iterator[str]:
     """Yield the CSV in pieces of a few hundred rows: one write per row would dominate the cost."""
     writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow([name for name, _ in EXPORT_COLUMNS])  # BOM: Excel reads UTF-8 right
+    header = [name for name, _ in EXPORT_COLUMNS] + attribute_headers(attribute_keys)
+    # BOM: Excel reads UTF-8 right. Extra column names come from uploads, so they are neutralised too.
+    yield "\ufeff" + writer.writerow([neutralise_cell(name) for name in header])
     piece: list[str] = []
-    for cells in export_rows(scores):
+    for cells in export_rows(scores, attribute_keys=attribute_keys):
         piece.append(writer.writerow([neutralise_cell(c) for c in cells]))
         if len(piece) >= rows_per_piece:
             yield "".join(piece)

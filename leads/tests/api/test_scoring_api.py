@@ -176,3 +176,21 @@ def test_search_counts_matches_in_any_field_of_this_workspace_only(tenant: Tenan
     assert len(body["results"]) == 2
     assert body["next"] is not None
     assert all("nimbus" in (r["name"] + r["company"] + r["location"]).lower() for r in body["results"])
+
+
+@pytest.mark.django_db
+def test_export_keeps_the_uploaded_extra_columns(tenant: Tenant, offer: Offer) -> None:
+    """What a sales team uploaded beside the six fields (a phone number...) comes back with the scores."""
+    upload = ("name,role,company,industry,location,linkedin_bio,Phone,=Evil Header,score\n"
+              "Ava Chen,CEO,Loopline,B2B SaaS,Berlin,Hiring SDRs,+1 555 0100,=1+1,99\n"
+              "Bo Li,Intern,Foo,Retail,Paris,,,,\n")
+    response = tenant.client.post("/api/leads/upload/", {"file": io.BytesIO(upload.encode())}, format="multipart")
+    assert response.status_code == 201, response.json()
+    tenant.client.post("/api/leads/score/", {}, format="json")
+    text = b"".join(tenant.client.get("/api/leads/export_csv/").streaming_content).decode("utf-8-sig")
+    header, *rows = list(csv.reader(io.StringIO(text)))
+    assert header[-3:] == ["Phone", "'=Evil Header", "score (attribute)"]
+    by_name = {row[1]: dict(zip(header, row, strict=True)) for row in rows}
+    assert (by_name["Ava Chen"]["Phone"], by_name["Ava Chen"]["'=Evil Header"]) == ("'+1 555 0100", "'=1+1")
+    assert by_name["Ava Chen"]["score (attribute)"] == "99" and by_name["Ava Chen"]["score"] != "99"
+    assert (by_name["Bo Li"]["Phone"], by_name["Bo Li"]["score (attribute)"]) == ("", "")

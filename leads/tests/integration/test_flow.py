@@ -117,7 +117,7 @@ def test_results_filters(scored) -> None:
 
 
 def test_export_csv_has_every_scored_lead(scored) -> None:
-    """The streamed CSV has the header and one row per scored lead, best first."""
+    """The streamed CSV has the header and one row per scored lead, best first, extra columns last."""
     tenant, offer, job = scored
     reply = tenant.api.request("GET", "/api/leads/export_csv/", params={"offer": offer["id"]},
                                headers={"Accept": "*/*"})  # what curl and browsers send
@@ -127,7 +127,9 @@ def test_export_csv_has_every_scored_lead(scored) -> None:
     rows = list(csv.reader(io.StringIO(reply.body.decode("utf-8-sig"))))
     header, data = rows[0], rows[1:]
     assert header[:len(EXPORT_HEADER_START)] == EXPORT_HEADER_START, header
+    assert header[-1] == "Source", header  # the upload's extra column, found by PostgreSQL's jsonb keys
     assert len(data) == job["processed"] - job["failed"] == LEADS
+    assert {row[-1] for row in data} == {"integration"}
     assert len({row[0] for row in data}) == LEADS
     score_column = header.index("score")
     scores = [int(row[score_column]) for row in data]
