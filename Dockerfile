@@ -36,9 +36,10 @@ RUN DEBUG=0 \
     && python -m compileall -q leads main \
     && mkdir -p /app/var/metrics \
     && chown -R app:app /app/var
-# /app/var (DATA_DIR) holds uploads until the worker imports them, so web and worker must share
-# it: docker-compose mounts one named volume there for both (a new volume starts as a copy of this
-# directory, metrics/ included: prometheus_client needs PROMETHEUS_MULTIPROC_DIR to exist).
+# /app/var (DATA_DIR) is the only writable folder: the metrics files, and an upload while it is
+# imported (with PostgreSQL it waits in the database, so web and worker need not share a disk).
+# docker-compose mounts one named volume there for both, so /metrics adds up their counters (a new
+# volume starts as a copy of this directory, metrics/ included: prometheus_client needs it to exist).
 
 USER app
 EXPOSE 8000

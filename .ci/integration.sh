@@ -255,8 +255,13 @@ start_group() {
 }
 log "web:    $WEB_CMD  (http://127.0.0.1:$WEB_PORT)"
 start_group web "$WEB_CMD"
-log "worker: $WORKER_CMD"
-start_group worker "$WORKER_CMD"
+# Workers get a DATA_DIR of their own, as on another machine: nothing reaches them through the web
+# process's disk (uploads wait in PostgreSQL, UPLOAD_STORAGE's default there).
+WORKER_DATA_DIR="$STATE/worker-data"
+mkdir -p "$WORKER_DATA_DIR"
+WORKER_CMD_HERE="env DATA_DIR=$WORKER_DATA_DIR $WORKER_CMD"
+log "worker: $WORKER_CMD  (DATA_DIR=$WORKER_DATA_DIR)"
+start_group worker "$WORKER_CMD_HERE"
 
 READY_URL="http://127.0.0.1:$WEB_PORT/ready/"
 ready=0
@@ -284,7 +289,7 @@ log "web and worker ready"
 export LEADSCORE_URL="http://127.0.0.1:$WEB_PORT"
 export INTEGRATION_STATE="$STATE"
 export INTEGRATION_LOGS="$LOGS"
-export INTEGRATION_WORKER_CMD="$WORKER_CMD"
+export INTEGRATION_WORKER_CMD="$WORKER_CMD_HERE"
 export INTEGRATION_WORKER_PIDFILE="$STATE/worker.pid"
 export INTEGRATION_REDIS_PORT="$REDIS_PORT"
 # The outage test stops Redis and starts it again with the same arguments (as JSON: one is empty).

@@ -149,6 +149,21 @@ class JobChunk(models.Model):
         return f"chunk {self.index} of job {self.job_id}"
 
 
+class UploadPart(models.Model):
+    """One piece of an upload kept in the database until its import has run (UPLOAD_STORAGE=database),
+    so a worker on another machine than the web process that took the file can read it."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="upload_parts")
+    index = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "index"], name="unique_upload_part")]
+
+    def __str__(self) -> str:
+        return f"part {self.index} of job {self.job_id}"
+
+
 class Score(models.Model):
     """A lead's score against an offer. One row per (lead, offer) is current; older ones are history."""
 

@@ -229,6 +229,15 @@ IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 2_000_000)
 # 32.4 s at 5,000, for about 40 MB more peak memory.
 IMPORT_BATCH_SIZE = env_int("IMPORT_BATCH_SIZE", 20000)
 IMPORT_MAX_ERRORS = env_int("IMPORT_MAX_ERRORS", 1000)
+# Where an accepted upload waits for its import. "filesystem": under MEDIA_ROOT, so web and workers
+# must share that folder (one machine, or one volume). "database": in the database, so a worker on
+# another machine (Render, Heroku, several hosts) needs nothing else. The default follows the
+# database: SQLite means one machine.
+UPLOAD_STORAGE = env_str(
+    "UPLOAD_STORAGE",
+    "filesystem" if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else "database")
+if UPLOAD_STORAGE not in {"filesystem", "database"}:
+    raise ImproperlyConfigured(f"UPLOAD_STORAGE must be 'filesystem' or 'database', got {UPLOAD_STORAGE!r}")
 
 # --- Jobs and scoring -------------------------------------------------------------------------
 # How long a request waits for its job before answering 202 with the job to poll.

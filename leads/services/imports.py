@@ -5,7 +5,8 @@ Design
   while `csv_parsing.FileProbe` watches the bytes (binary sniff, size limit, encoding), then reads
   only the first KBs for the delimiter and header. File-level problems raise ImportFileError before
   any Job exists. The row limit is checked against a free upper bound (physical lines); only a file
-  whose line count exceeds the limit pays for an exact count of its records.
+  whose line count exceeds the limit pays for an exact count of its records. `upload_store` then
+  keeps the file where the worker can read it (UPLOAD_STORAGE).
 - Run streams the stored file (incremental decoding + the csv module) and writes rows in batches of
   IMPORT_BATCH_SIZE, each in one transaction together with the job's counters and errors. So a crash
   leaves whole batches only, the job says exactly how far it got, and a re-delivered task (a killed
@@ -56,6 +57,7 @@ from leads.models import Job, Lead, Workspace
 from leads.services import csv_parsing as cp
 from leads.services.jobs import errors_append
 from leads.services.leads import lead_dedupe_key
+from leads.services.upload_store import upload_discard, upload_keep, upload_local_path
 
 logger = logging.getLogger(__name__)
 
@@ -107,10 +109,11 @@ _COUNTERS = ("processed", "created", "updated", "skipped", "failed")
 
 # --- create ---------------------------------------------------------------------------------------
 def import_job_create(*, workspace: Workspace, user: AbstractBaseUser | None, upload: File, filename: str,
-                      strict: bool = False) -> Job:
+                      strict: bool = False, inline: bool = False) -> Job:
     """Check the upload, store it and queue a Job for it; raises ImportFileError for file-level problems.
 
-    Does not run the import: the caller enqueues `leads_import_task(job.pk)`.
+    Does not run the import: the caller enqueues `leads_import_task(job.pk)`, or, with `inline`,
+    runs it in this process (so the upload stays on this disk whatever UPLOAD_STORAGE says).
     """
     limit = settings.IMPORT_MAX_BYTES
     declared = getattr(upload, "size", None)
@@ -136,7 +139,7 @@ def import_job_create(*, workspace: Workspace, user: AbstractBaseUser | None, up
         if row_estimate > max_rows and _count_rows(path, encoding, delimiter, stop_after=max_rows) > max_rows:
             raise ImportFileError(TOO_MANY_ROWS.format(limit=max_rows), status_code=413, code="too_many_rows",
                                   details={"limit_rows": max_rows})
-        return Job.objects.create(
+        job = Job.objects.create(
             workspace=workspace, created_by=user if user is not None and user.is_authenticated else None,
             kind=Job.Kind.IMPORT, status=Job.Status.QUEUED, total=min(row_estimate, max_rows),
             params={
@@ -145,6 +148,13 @@ def import_job_create(*, workspace: Workspace, user: AbstractBaseUser | None, up
                 "row_estimate": row_estimate,
             },
         )
+        if not inline:
+            try:
+                upload_keep(job=job, path=path)
+            except BaseException:
+                job.delete()
+                raise
+        return job
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -204,11 +214,11 @@ def import_job_run(job_id: int, *, progress: Callable[[Job], None] | None = None
     except Job.DoesNotExist:
         logger.warning("Import job %s does not exist; nothing to do", job_id)
         return
-    path = Path(job.params.get("path", ""))
     if job.is_finished:
-        _discard(path)
+        upload_discard(job)
         return
-    if not path.is_file():
+    path = upload_local_path(job)
+    if path is None:
         _finish(job, Job.Status.FAILED, FILE_GONE)
         return
     now = timezone.now()
@@ -236,7 +246,7 @@ def import_job_run(job_id: int, *, progress: Callable[[Job], None] | None = None
         logger.exception("Import job %s crashed after %d rows", job.pk, job.processed)
         _finish(job, Job.Status.FAILED, CRASHED.format(processed=job.processed, error=type(exc).__name__))
     if job.is_finished:
-        _discard(path)
+        upload_discard(job)
 
 
 def import_jobs_resume() -> int:
@@ -251,11 +261,6 @@ def import_jobs_resume() -> int:
     for job_id in job_ids:
         enqueue(leads_import_task, job_id)
     return len(job_ids)
-
-
-def _discard(path: Path) -> None:
-    if path.name:
-        path.unlink(missing_ok=True)
 
 
 def _finish(job: Job, status: str, message: str) -> None:

@@ -45,7 +45,7 @@ class Command(BaseCommand):
         with path.open("rb") as handle:
             try:
                 job = import_job_create(workspace=workspace, user=None, upload=File(handle, name=str(path)),
-                                        filename=path.name, strict=options["strict"])
+                                        filename=path.name, strict=options["strict"], inline=True)
             except ImportFileError as exc:
                 raise CommandError(exc.message) from exc
         with tqdm(total=job.total, unit="row", desc=f"import job {job.pk}", disable=options["no_progress"],

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from leads.tests.integration.conftest import Tenant, create_offer, import_leads, score
+from leads.tests.integration.conftest import Tenant, create_offer, import_leads, score, table
 
 pytestmark = pytest.mark.integration
 
@@ -38,14 +38,20 @@ def test_offer_create_answers_an_absolute_location(make_tenant, live) -> None:
     assert again.status == 200 and again.json()["name"] == "Payroll", again
 
 
-def test_upload_stores_every_lead(scored) -> None:
-    """The 5,000 uploaded leads are all in the workspace, extra columns kept."""
+def test_upload_stores_every_lead(scored, pg, live) -> None:
+    """The 5,000 uploaded leads are all in the workspace, extra columns kept. The upload reached a
+    worker with a disk of its own through PostgreSQL, and nothing of it is left anywhere."""
     tenant, _, _ = scored
     reply = tenant.api.get("/api/leads/", page_size=1)
     assert reply.status == 200, reply
     body = reply.json()
     assert body["count"] == LEADS
     assert body["results"][0]["attributes"] == {"Source": "integration"}
+    storages = pg.execute(f"SELECT DISTINCT params->>'storage' FROM {table('Job')} WHERE kind = 'import'").fetchall()
+    assert storages == [("database",)]
+    assert pg.execute(f"SELECT count(*) FROM {table('UploadPart')}").fetchone()[0] == 0
+    leftovers = [p for folder in ("data", "worker-data") for p in (live.state / folder / "media").rglob("*.csv*")]
+    assert leftovers == []
 
 
 def test_score_job_scores_every_lead(scored) -> None:
