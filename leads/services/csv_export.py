@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from leads.models import Score
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-# Extra columns exported at most; a file with more keeps the first ones (by first appearance).
+# Extra columns exported at most (selectors.lead_attribute_keys picks which).
 EXPORT_MAX_ATTRIBUTE_COLUMNS = 100
 
 EXPORT_COLUMNS = [
