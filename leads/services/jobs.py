@@ -13,12 +13,16 @@ from django.utils import timezone
 
 from leads.exceptions import ConflictError, QueueUnavailableError
 from leads.metrics import JOBS
-from leads.models import Job
+from leads.models import Job, JobChunk
+from leads.services.upload_store import upload_discard
 
 if TYPE_CHECKING:
     from celery import Task
 
 JOB_ALREADY_FINISHED = "This job has already finished; there is nothing to cancel."
+JOB_FAILED = "The job stopped on an internal error:"
+JOB_FAILED_IMPORT = "Rows already imported are kept; upload the file again to import the rest."
+JOB_FAILED_SCORE = "Scores already written are kept; start the run again to score the rest."
 
 
 def job_tasks_queue(*, job_id: int, task: Task, task_ids: Iterable[int]) -> None:
@@ -75,16 +79,17 @@ def errors_append(job: Job, new_errors: list[dict[str, Any]], *, cap: int | None
 
 def job_fail(*, job_id: int | None = None, chunk_id: int | None = None, reason: str) -> None:
     """Mark a job failed after its task gave up, so nobody waits for it for ever."""
-    from leads.models import JobChunk
-
     if job_id is None and chunk_id is not None:
         job_id = JobChunk.objects.filter(pk=chunk_id).values_list("job_id", flat=True).first()
     if job_id is None:
         return
+    kind = Job.objects.filter(pk=job_id).values_list("kind", flat=True).first()
+    again = JOB_FAILED_IMPORT if kind == Job.Kind.IMPORT else JOB_FAILED_SCORE
+    message = f"{JOB_FAILED} {reason.rstrip('.')}. {again}"
     updated = Job.objects.filter(pk=job_id, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).update(
-        status=Job.Status.FAILED, finished_at=timezone.now(),
-        message=f"The job stopped on an internal error and can be started again: {reason}"[:2000],
-    )
-    if updated:
-        kind = Job.objects.filter(pk=job_id).values_list("kind", flat=True).first()
-        JOBS.labels(kind=kind, status=Job.Status.FAILED).inc()
+        status=Job.Status.FAILED, finished_at=timezone.now(), message=message[:2000])
+    if not updated:
+        return
+    JOBS.labels(kind=kind, status=Job.Status.FAILED).inc()
+    if kind == Job.Kind.IMPORT:
+        upload_discard(Job.objects.get(pk=job_id))  # nothing will import it now

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,7 +48,9 @@ def test_score_with_the_broker_down_is_503_and_the_job_failed(tenant: Tenant, un
 
 
 @pytest.mark.django_db(transaction=True)
-def test_upload_with_the_broker_down_is_503_and_the_job_failed(tenant: Tenant, unreachable_broker: None) -> None:
+def test_upload_with_the_broker_down_is_503_and_the_job_failed(tenant: Tenant, unreachable_broker: None,
+                                                               settings: Any, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = tmp_path
     csv = b"name,role,company,industry,location,linkedin_bio\nAva Chen,CEO,Acme,Software,Austin,Bio\n"
     response = tenant.client.post("/api/leads/upload/", {"file": SimpleUploadedFile("leads.csv", csv)},
                                   format="multipart")
@@ -55,4 +58,5 @@ def test_upload_with_the_broker_down_is_503_and_the_job_failed(tenant: Tenant, u
     assert response.json()["code"] == "queue_unavailable"
     job = Job.objects.get()
     assert (job.kind, job.status) == ("import", "failed")
-    assert QUEUE_UNAVAILABLE in job.message
+    assert QUEUE_UNAVAILABLE in job.message and "upload the file again" in job.message
+    assert list(tmp_path.rglob("*.csv")) == []  # nothing will import it: the file is not kept
