@@ -307,16 +307,28 @@ class _ImportRun:
         self._updated_at_field = Lead._meta.get_field("updated_at")
         quote = connection.ops.quote_name
         table = quote(Lead._meta.db_table)
-        self._insert_sql = (
-            f"INSERT INTO {table} ({quote(Lead._meta.get_field('workspace').column)}, "
-            f"{', '.join(quote(f.column) for f in fields)}) VALUES ({', '.join(['%s'] * (len(fields) + 1))})"
-        )
-        self._select_sql = (
-            f"SELECT {quote('dedupe_key')}, {quote(Lead._meta.pk.column)}, "
-            f"{', '.join(quote(Lead._meta.get_field(name).column) for name in (*cp.LEAD_FIELDS, 'attributes'))} "
-            f"FROM {table} WHERE {quote(Lead._meta.get_field('workspace').column)} = %s "
-            f"AND {quote('dedupe_key')} IN ({{keys}})"
-        )
+        insert_columns = ", ".join(quote(f.column) for f in (Lead._meta.get_field("workspace"), *fields))
+        self._insert_sql = f"INSERT INTO {table} ({insert_columns}) VALUES ({', '.join(['%s'] * (len(fields) + 1))})"
+        # PostgreSQL: COPY writes new leads ~4x faster than one INSERT per row, and a batch's keys
+        # go to the lookup as one array instead of thousands of placeholders.
+        self._postgres = connection.vendor == "postgresql"
+        self._copy_sql = f"COPY {table} ({insert_columns}) FROM STDIN"
+        selected = ", ".join(quote(name) for name in (
+            "dedupe_key", Lead._meta.pk.column,
+            *(Lead._meta.get_field(name).column for name in (*cp.LEAD_FIELDS, "attributes"))))
+        workspace_column = quote(Lead._meta.get_field("workspace").column)
+        if self._postgres:
+            # One unique-index probe per key, whatever the statistics say: with `= ANY(keys)` the
+            # planner walked every lead of the workspace instead until the table passed ~300k rows
+            # (a batch's lookups grew to 0.7 s, against 0.13 s). LIMIT keeps the subquery a subquery.
+            self._select_sql = (
+                f"SELECT l.* FROM unnest(%s::text[]) AS wanted(key) CROSS JOIN LATERAL ("
+                f"SELECT {selected} FROM {table} WHERE {workspace_column} = %s "
+                f"AND {quote('dedupe_key')} = wanted.key LIMIT 1) AS l"
+            )
+        else:
+            self._select_sql = (f"SELECT {selected} FROM {table} WHERE {workspace_column} = %s "
+                                f"AND {quote('dedupe_key')} IN ({{keys}})")
         updated = [quote(f.column) for f in fields if f.name != "created_at"]
         self._update_sql = (
             f"UPDATE {table} SET {', '.join(f'{column} = %s' for column in updated)} "
@@ -511,7 +523,11 @@ class _ImportRun:
         with connection.cursor() as cursor:
             for start in range(0, len(ordered), KEY_QUERY_CHUNK):
                 chunk = ordered[start:start + KEY_QUERY_CHUNK]
-                cursor.execute(self._select_sql.format(keys=", ".join(["%s"] * len(chunk))), [workspace_id, *chunk])
+                if self._postgres:
+                    cursor.execute(self._select_sql, [chunk, workspace_id])
+                else:
+                    cursor.execute(self._select_sql.format(keys=", ".join(["%s"] * len(chunk))),
+                                   [workspace_id, *chunk])
                 for key, pk, *values, attributes in cursor.fetchall():
                     found[key] = _Lead(pk, key, tuple(values), from_json(attributes, None, connection) or {})
         return found
@@ -530,11 +546,15 @@ class _ImportRun:
             if new:
                 workspace_id = self.job.workspace_id
                 empty = to_json({}, connection)
-                cursor.executemany(self._insert_sql, [
-                    (workspace_id, *lead.values,
-                     to_json(lead.attributes, connection) if lead.attributes else empty, lead.key, stamp, stamp)
-                    for lead in new
-                ])
+                rows = ((workspace_id, *lead.values,
+                         to_json(lead.attributes, connection) if lead.attributes else empty, lead.key, stamp, stamp)
+                        for lead in new)
+                if self._postgres:
+                    with cursor.cursor.copy(self._copy_sql) as copy:  # the psycopg cursor under Django's
+                        for row in rows:
+                            copy.write_row(row)
+                else:
+                    cursor.executemany(self._insert_sql, list(rows))
 
     def _remember_ids(self, touched: list[_Lead]) -> None:
         """Keep the ids of the first LEAD_IDS_KEPT created-or-updated leads, in file order."""

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from leads.tests.integration.conftest import Tenant, create_offer, import_leads, score, table
+from leads.tests.integration.conftest import Tenant, create_offer, import_leads, leads_csv, score, table
 
 pytestmark = pytest.mark.integration
 
@@ -153,3 +153,34 @@ def test_export_csv_accepts_text_csv(scored) -> None:
     reply = tenant.api.request("GET", "/api/leads/export_csv/", params={"offer": offer["id"], "intent": "High"},
                                headers={"Accept": "text/csv"})
     assert reply.status == 200, reply
+
+
+def test_uploading_again_updates_in_place(scored) -> None:
+    """The same 5,000 rows again change nothing; edited rows update their lead, a new one is created
+    with its text intact. No twin: PostgreSQL's key lookup (a unique-index probe per key) finds every
+    stored lead, and COPY stores what it is given."""
+    tenant, _, _ = scored
+    again = tenant.api.job_of(tenant.api.upload("/api/leads/upload/", "again.csv", leads_csv(LEADS, tag="flow")),
+                              accepted=(201, 202))
+    assert (again["status"], again["created"], again["updated"], again["skipped"], again["failed"]) == (
+        "succeeded", 0, 0, LEADS, 0), again
+
+    rows = list(csv.reader(io.StringIO(leads_csv(LEADS, tag="flow").decode())))
+    header, body = rows[0], rows[1:]
+    for row in body[:100]:
+        row[header.index("Location")] = "Reykjavík"
+    tricky = 'Tab\there, back\\slash \\N, "quoted", new\nline, ünïcødé'  # what COPY's text format escapes
+    new_lead = list(body[0])
+    new_lead[header.index("Email")] = "copy.escapes@flow.example.com"
+    new_lead[header.index("Location")] = "Lagos"
+    new_lead[header.index("LinkedIn Bio")] = tricky
+    body.append(new_lead)
+    out = io.StringIO()
+    csv.writer(out).writerows([header, *body])
+    edited = tenant.api.job_of(tenant.api.upload("/api/leads/upload/", "edited.csv", out.getvalue().encode()),
+                               accepted=(201, 202))
+    assert (edited["created"], edited["updated"], edited["skipped"], edited["failed"]) == (1, 100, LEADS - 100, 0)
+    stored = tenant.api.get("/api/leads/", email="copy.escapes@flow.example.com").json()["results"]
+    assert [lead["linkedin_bio"] for lead in stored] == [tricky]  # written by COPY, read back as sent
+    assert tenant.api.get("/api/leads/", page_size=1).json()["count"] == LEADS + 1
+    assert tenant.api.get("/api/leads/", location="Reykjavík", page_size=1).json()["count"] == 100
