@@ -24,6 +24,7 @@ from leads.metrics import AI_CALLS, AI_ERRORS, AI_TOKENS, JOBS, LEADS_SCORED
 from leads.models import Job, JobChunk, Lead, Offer, Score, Workspace
 from leads.scoring.engine import score_lead
 from leads.scoring.types import IntentResult, LeadData, OfferData, Usage
+from leads.services.bulk_insert import rows_insert
 from leads.services.intent import classify_with_cache, intent_provider_from_settings, scoring_method
 from leads.services.jobs import errors_append, job_tasks_queue
 
@@ -103,30 +104,9 @@ def score_job_start(
     return ScoreJobStart(job=job, started=True)
 
 
+# The columns of each score tuple score_chunk_run writes, in order.
 _SCORE_COLUMNS = ("workspace_id", "lead_id", "offer_id", "job_id", "is_current", "rule_score", "ai_score", "score",
                   "intent", "ai_intent", "reasoning", "score_breakdown", "provider", "model", "created_at")
-
-
-def _insert_scores(rows: list[tuple]) -> None:
-    """Write score tuples in `_SCORE_COLUMNS` order: executemany on SQLite, COPY on PostgreSQL.
-
-    bulk_create spends more time compiling SQL per field and row than the database spends writing
-    (SQLite's parameter limit splits 2,000 scores into 30 statements); scoring a million leads is
-    mostly this insert, so it goes through the cursor, with values prepared by the fields' own code.
-    On PostgreSQL one INSERT per row took 36 s of a million leads; COPY takes a fraction of that.
-    """
-    if not rows:
-        return
-    table = connection.ops.quote_name(Score._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(c) for c in _SCORE_COLUMNS)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:  # psycopg's own cursor
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            placeholders = ", ".join(["%s"] * len(_SCORE_COLUMNS))
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
 
 
 def score_chunk_run(chunk_id: int) -> None:
@@ -182,7 +162,8 @@ def score_chunk_run(chunk_id: int) -> None:
             return  # written by an earlier delivery, or the job was cancelled meanwhile
         lead_ids = [score[1] for score in scores]
         Score.objects.filter(offer_id=offer.pk, lead_id__in=lead_ids, is_current=True).update(is_current=False)
-        _insert_scores(scores)
+        if scores:
+            rows_insert(Score._meta.db_table, _SCORE_COLUMNS, scores)
         chunk.done, chunk.scored, chunk.failed, chunk.finished_at = True, len(scores), len(errors), timezone.now()
         chunk.save(update_fields=["done", "scored", "failed", "finished_at"])
 
