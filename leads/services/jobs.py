@@ -83,13 +83,15 @@ def job_fail(*, job_id: int | None = None, chunk_id: int | None = None, reason: 
         job_id = JobChunk.objects.filter(pk=chunk_id).values_list("job_id", flat=True).first()
     if job_id is None:
         return
-    kind = Job.objects.filter(pk=job_id).values_list("kind", flat=True).first()
-    again = JOB_FAILED_IMPORT if kind == Job.Kind.IMPORT else JOB_FAILED_SCORE
+    job = Job.objects.filter(pk=job_id).only("kind", "params").first()
+    if job is None:
+        return
+    again = JOB_FAILED_IMPORT if job.kind == Job.Kind.IMPORT else JOB_FAILED_SCORE
     message = f"{JOB_FAILED} {reason.rstrip('.')}. {again}"
     updated = Job.objects.filter(pk=job_id, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).update(
         status=Job.Status.FAILED, finished_at=timezone.now(), message=message[:2000])
     if not updated:
         return
-    JOBS.labels(kind=kind, status=Job.Status.FAILED).inc()
-    if kind == Job.Kind.IMPORT:
-        upload_discard(Job.objects.get(pk=job_id))  # nothing will import it now
+    JOBS.labels(kind=job.kind, status=Job.Status.FAILED).inc()
+    if job.kind == Job.Kind.IMPORT:
+        upload_discard(job)  # nothing will import it now
