@@ -27,6 +27,7 @@ from leads.api.pagination import CountedQuerySet
 from leads.api.workspace import request_workspace
 from leads.exceptions import ImportFileError, LeadsError
 from leads.models import Job, Lead, Offer
+from leads.queue import IMPORT
 from leads.services import csv_export, jobs, leads, offers, scoring
 from leads.services.intent import intent_provider_from_settings, scoring_method
 
@@ -174,7 +175,6 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
             pagination_class=None)
     def upload(self, request: Request) -> Response:
         from leads.services.imports import import_job_create
-        from leads.tasks import leads_import_task
 
         # Checked before the body is parsed, so an oversized upload is never read into the server.
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -187,7 +187,7 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
         upload = form.validated_data["file"]
         job = import_job_create(workspace=self.workspace, user=request.user, upload=upload,
                                 filename=upload.name or "upload.csv", strict=form.validated_data["strict"])
-        jobs.job_tasks_queue(job_id=job.pk, task=leads_import_task, task_ids=[job.pk])
+        jobs.job_tasks_queue(job_id=job.pk, task_name=IMPORT, task_ids=[job.pk])
         job = jobs.job_wait(job=job)
         return self._import_response(request, job)
 

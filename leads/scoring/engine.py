@@ -1,33 +1,41 @@
-"""Rules + AI verdict -> the final score (DESIGN "Scoring — the exact semantics").
+"""A compiled scoring model + one lead's facts + the AI verdict -> the score and how it was made.
 
-    score_lead(lead, offer, verdict) -> ScoreResult
+    evaluate(model, facts, offer, verdict) -> ScoreResult
 
-`score = rule_score + ai_score` (0–100); `intent` is High from 70, Medium from 40, else Low. The
-engine never calls a provider: the service asks one for `verdict` (an AI verdict is never invented
-here) and stores the `ScoreResult`.
+Arithmetic (DESIGN "Scoring models"): the points of the rules that match, summed per group and held
+within the group's `min_points`/`max_points`; the rule layer capped at `rule_max`; plus the AI
+layer's points for the verdict (when the model has one); the total clamped to 0–100 and labelled
+High from `high_from`, Medium from `medium_from`. A matching knockout rule short-cuts all of it:
+score 0, intent Low, its name as the reason, and the AI is never asked.
 
-Formats, kept exactly so existing clients can read them:
+The engine never calls a provider: the service asks one for `verdict` (a verdict is never invented
+here) and stores the result. Formats, kept exactly so the first stage's clients still read them:
 
 - reasoning: `[Rule: Decision maker role (+20), Exact ICP match (+20)] [AI: <verdict reasoning>]`.
-  When no rule fires the rule part is `[Rule: none (+0)]`: always the same two bracketed parts, so
-  a client splitting on "] [" never meets a missing half. The verdict's reasoning is put on one
-  line (runs of whitespace, newlines included, become one space) so CSV exports stay one row.
+  When no rule fires the rule part is `[Rule: none (+0)]`: always two bracketed parts, so a client
+  splitting on "] [" never meets a missing half. The verdict's reasoning is put on one line.
 - breakdown: `{"rule_score", "ai_score", "ai_intent", "rules": [{"label", "points"}...],
-  "ai": {"provider", "model", "reasoning"}}`, the same facts as data.
+  "ai": {"provider", "model", "reasoning"}}` as before, plus `components` (one entry per part,
+  with the rules' ids and groups and any capped amounts, so a person can add the numbers up),
+  `model` and, for a knockout, `knockout`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from leads.scoring.intent.base import AI_POINTS
-from leads.scoring.rules import DEFAULT_RULESET, Rule, rule_layer
+from leads.scoring.facts import LeadFacts
+from leads.scoring.model import CompiledModel, CompiledRule, ModelSpec, compile_model
+from leads.scoring.templates import default_model_spec
 from leads.scoring.types import Intent, IntentResult, LeadData, OfferData, RuleHit
 
 HIGH_FROM = 70
 MEDIUM_FROM = 40
 NO_RULE_REASONING = "none (+0)"
+AI_OFF_REASONING = "not part of this scoring model"
+KNOCKOUT_AI_REASONING = "not asked: a knockout rule disqualified the lead"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,52 +44,149 @@ class ScoreResult:
     ai_score: int
     score: int
     intent: Intent
-    ai_intent: Intent
+    ai_intent: Intent | str
     reasoning: str
     breakdown: dict[str, Any]
+    #: The knockout rule's name when one disqualified the lead.
+    knockout: str | None = field(default=None, compare=False)
 
 
-def intent_for(score: int) -> Intent:
+def intent_for(score: int, *, high_from: int = HIGH_FROM, medium_from: int = MEDIUM_FROM) -> Intent:
     """The final label of a 0–100 score."""
-    if score >= HIGH_FROM:
+    if score >= high_from:
         return "High"
-    if score >= MEDIUM_FROM:
+    if score >= medium_from:
         return "Medium"
     return "Low"
 
 
-def score_lead(
-    lead: LeadData, offer: OfferData, verdict: IntentResult, ruleset: tuple[Rule, ...] = DEFAULT_RULESET
-) -> ScoreResult:
-    """Score one lead for one offer from the rule layer and the AI verdict."""
-    return combine(rule_layer(lead, offer, ruleset), verdict)
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    rule_id: int | None
+    label: str
+    group: str
+    points: int
 
 
-def combine(hits: list[RuleHit], verdict: IntentResult) -> ScoreResult:
-    """The score of rule hits already computed plus an AI verdict.
+def _points(points: int) -> str:
+    return f"{points:+d}"
 
-    Raises ValueError for a verdict whose intent is not High/Medium/Low (a provider bug).
-    """
-    try:
-        ai_score = AI_POINTS[verdict.intent]
-    except KeyError:
-        raise ValueError(f"AI verdict has an unknown intent {verdict.intent!r}.") from None
-    rule_score = sum(hit.points for hit in hits)
-    score = rule_score + ai_score
-    ai_reasoning = " ".join(verdict.reasoning.split())
-    rule_part = ", ".join(f"{hit.label} (+{hit.points})" for hit in hits) or NO_RULE_REASONING
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _model_ref(spec: ModelSpec) -> dict[str, Any]:
+    return {"id": spec.id, "name": spec.name, "version": spec.version}
+
+
+def _knocked_out(spec: ModelSpec, rule: CompiledRule) -> ScoreResult:
+    label = rule.spec.name
+    return ScoreResult(
+        rule_score=0, ai_score=0, score=0, intent="Low", ai_intent="",
+        reasoning=f"[Rule: Knockout: {label}] [AI: {KNOCKOUT_AI_REASONING}]",
+        breakdown={
+            "rule_score": 0, "ai_score": 0, "ai_intent": "", "rules": [], "ai": None,
+            "knockout": {"rule_id": rule.spec.id, "label": label, "group": rule.spec.group},
+            "components": [{"part": "rules", "points": 0, "rules": [], "groups": []}],
+            "model": _model_ref(spec),
+        },
+        knockout=label,
+    )
+
+
+def _assemble(spec: ModelSpec, hits: list[_Hit], verdict: IntentResult | None) -> ScoreResult:
+    # Groups in the order their first rule fired, each held within its cap.
+    raw_by_group: dict[str, int] = {}
+    for hit in hits:
+        raw_by_group[hit.group] = raw_by_group.get(hit.group, 0) + hit.points
+    groups: list[dict[str, Any]] = []
+    rules_raw = 0
+    for group, raw in raw_by_group.items():
+        cap = spec.group_caps.get(group) or {}
+        points = min(max(raw, cap.get("min_points", raw)), cap.get("max_points", raw))
+        entry: dict[str, Any] = {"group": group, "points": points}
+        if points != raw:
+            entry["capped_from"] = raw
+        groups.append(entry)
+        rules_raw += points
+    rule_score = min(rules_raw, spec.rule_max)
+    rules_component: dict[str, Any] = {
+        "part": "rules", "points": rule_score,
+        "rules": [{"rule_id": h.rule_id, "label": h.label, "group": h.group, "points": h.points} for h in hits],
+        "groups": groups,
+    }
+    if rule_score != rules_raw:
+        rules_component["capped_from"] = rules_raw
+
+    components: list[dict[str, Any]] = [rules_component]
+    if spec.ai_enabled:
+        if verdict is None:
+            raise ValueError("This scoring model has an AI part: a verdict is needed.")
+        try:
+            ai_score = spec.ai_points[verdict.intent]
+        except KeyError:
+            raise ValueError(f"AI verdict has an unknown intent {verdict.intent!r}.") from None
+        ai_intent: str = verdict.intent
+        ai_reasoning = _one_line(verdict.reasoning)
+        ai_detail: dict[str, Any] | None = {"provider": verdict.provider, "model": verdict.model,
+                                            "reasoning": ai_reasoning}
+        components.append({"part": "ai", "points": ai_score, "intent": verdict.intent})
+    else:
+        ai_score, ai_intent, ai_reasoning, ai_detail = 0, "", AI_OFF_REASONING, None
+
+    total = rule_score + ai_score
+    score = min(max(total, 0), 100)
+    rule_part = ", ".join(f"{h.label} ({_points(h.points)})" for h in hits) or NO_RULE_REASONING
+    if rule_score != sum(h.points for h in hits):
+        rule_part += f"; {rule_score} after caps"
+    breakdown: dict[str, Any] = {
+        "rule_score": rule_score,
+        "ai_score": ai_score,
+        "ai_intent": ai_intent,
+        "rules": [{"label": h.label, "points": h.points} for h in hits],
+        "ai": ai_detail,
+        "components": components,
+        "model": _model_ref(spec),
+    }
+    if score != total:
+        breakdown["capped_from"] = total
     return ScoreResult(
         rule_score=rule_score,
         ai_score=ai_score,
         score=score,
-        intent=intent_for(score),
-        ai_intent=verdict.intent,
+        intent=intent_for(score, high_from=spec.high_from, medium_from=spec.medium_from),
+        ai_intent=ai_intent,
         reasoning=f"[Rule: {rule_part}] [AI: {ai_reasoning}]",
-        breakdown={
-            "rule_score": rule_score,
-            "ai_score": ai_score,
-            "ai_intent": verdict.intent,
-            "rules": [{"label": hit.label, "points": hit.points} for hit in hits],
-            "ai": {"provider": verdict.provider, "model": verdict.model, "reasoning": ai_reasoning},
-        },
+        breakdown=breakdown,
     )
+
+
+def evaluate(model: CompiledModel, facts: LeadFacts, offer: OfferData, verdict: IntentResult | None) -> ScoreResult:
+    """Score one lead. `verdict` may be None when the model has no AI part or a knockout fires.
+
+    Raises ValueError for a missing verdict the model needs, or one whose intent is not
+    High/Medium/Low (a provider bug).
+    """
+    knockout = model.knockout_for(facts, offer)
+    if knockout is not None:
+        return _knocked_out(model.spec, knockout)
+    hits = [_Hit(rule.spec.id, rule.spec.name, rule.spec.group, rule.spec.points)
+            for rule in model.rules if rule.fires(facts, offer)]
+    return _assemble(model.spec, hits, verdict)
+
+
+# --- the first stage's entry points, now the built-in default model -------------------------------
+
+DEFAULT_MODEL: CompiledModel = compile_model(default_model_spec())
+
+
+def combine(hits: list[RuleHit], verdict: IntentResult) -> ScoreResult:
+    """The default model's score of rule hits already computed plus an AI verdict."""
+    return _assemble(DEFAULT_MODEL.spec, [_Hit(None, hit.label, "", hit.points) for hit in hits], verdict)
+
+
+def score_lead(lead: LeadData, offer: OfferData, verdict: IntentResult, *, now: datetime | None = None) -> ScoreResult:
+    """Score one lead for one offer under the built-in default model."""
+    facts = LeadFacts(lead=lead, now=now or datetime.now(UTC))
+    return evaluate(DEFAULT_MODEL, facts, offer, verdict)

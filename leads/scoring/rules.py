@@ -1,10 +1,10 @@
 """The rule layer: deterministic points, 0–50 (DESIGN "Scoring — the exact semantics").
 
-    rule_layer(lead, offer) -> [RuleHit(role), RuleHit(industry), RuleHit(completeness)]
+    role_rule / industry_rule / completeness_rule (lead, offer) -> RuleHit | None
 
-Only rules that fire are returned, always in that order. The layer is a *ruleset*: a tuple of
-`Rule`s, each a key and a pure function `(lead, offer) -> RuleHit | None`. `DEFAULT_RULESET` holds
-the three rules of DESIGN; workspace rulesets (DESIGN "Later") slot in as other tuples.
+The readings behind the built-in matchers of scoring models (`role_level`, `industry_fit`,
+`profile_complete`, see `model.py`): the built-in default model is these three rules with the
+points below, and the three functions keep the spec's labels and points for its tables.
 
 Role relevance reads a title as a person would, in steps that are all data (tables below):
 
@@ -33,7 +33,6 @@ Industry match compares canonical forms (see `taxonomy`), per offer profile buil
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from functools import lru_cache
@@ -400,30 +399,3 @@ def industry_rule(lead: LeadData, offer: OfferData) -> RuleHit | None:
 
 def completeness_rule(lead: LeadData, offer: OfferData) -> RuleHit | None:
     return HIT_COMPLETE_PROFILE if is_complete(lead) else None
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """One rule of a ruleset: a stable key and a pure function giving its hit, or None."""
-
-    key: str
-    evaluate: Callable[[LeadData, OfferData], RuleHit | None]
-
-
-DEFAULT_RULESET: tuple[Rule, ...] = (
-    Rule("role", role_rule),
-    Rule("industry", industry_rule),
-    Rule("completeness", completeness_rule),
-)
-
-
-def rule_layer(
-    lead: LeadData, offer: OfferData, ruleset: tuple[Rule, ...] = DEFAULT_RULESET
-) -> list[RuleHit]:
-    """The rules that fire for `lead` against `offer`, in ruleset order (role, industry, completeness)."""
-    hits: list[RuleHit] = []
-    for rule in ruleset:
-        hit = rule.evaluate(lead, offer)
-        if hit is not None:
-            hits.append(hit)
-    return hits

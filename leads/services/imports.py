@@ -54,6 +54,7 @@ from django.utils import timezone
 from leads.exceptions import ImportFileError
 from leads.metrics import JOBS, LEADS_IMPORTED
 from leads.models import Job, Lead, Workspace
+from leads.queue import IMPORT, enqueue
 from leads.services import csv_parsing as cp
 from leads.services.bulk_insert import rows_insert
 from leads.services.jobs import errors_append
@@ -253,14 +254,12 @@ def import_job_run(job_id: int, *, progress: Callable[[Job], None] | None = None
 def import_jobs_resume() -> int:
     """Queue again the import jobs a dead worker left: queued ones (their message may be lost) and
     running ones that stopped moving. Each claims its job before running, so a duplicate is a no-op."""
-    from leads.tasks import enqueue, leads_import_task
-
     stale = timezone.now() - timedelta(seconds=IMPORT_STALE_SECONDS)
     job_ids = list(Job.objects.filter(kind=Job.Kind.IMPORT)
                    .filter(Q(status=Job.Status.QUEUED) | Q(status=Job.Status.RUNNING, updated_at__lt=stale))
                    .order_by("pk").values_list("pk", flat=True))
     for job_id in job_ids:
-        enqueue(leads_import_task, job_id)
+        enqueue(IMPORT, job_id)
     return len(job_ids)
 
 

@@ -18,7 +18,7 @@ from django.conf import settings
 
 from leads.exceptions import IntentProviderError
 from leads.metrics import AI_CACHE_HITS
-from leads.models import IntentCacheEntry
+from leads.models import IntentCacheEntry, ScoringModel
 from leads.scoring.intent.base import IntentProvider
 from leads.scoring.types import IntentResult, LeadData, OfferData
 
@@ -42,8 +42,14 @@ def intent_provider_from_settings() -> IntentProvider:
                      settings.OPENAI_MAX_RETRIES)
 
 
-def scoring_method(provider: IntentProvider) -> str:
-    return f"hybrid: rules + {provider.name} AI ({provider.model})"
+def scoring_method(provider: IntentProvider, model: ScoringModel | None = None) -> str:
+    """How a run scores, in words: the first stage's phrase for the default model."""
+    if model is not None and not model.ai_enabled:
+        return f"rules only: scoring model {model.name!r} v{model.version} (no AI layer)"
+    method = f"hybrid: rules + {provider.name} AI ({provider.model})"
+    if model is not None and not model.is_default:
+        method += f"; scoring model {model.name!r} v{model.version}"
+    return method
 
 
 def verdict_cache_key(workspace_id: int, lead: LeadData, offer: OfferData, provider: IntentProvider) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -14,10 +14,8 @@ from django.utils import timezone
 from leads.exceptions import ConflictError, QueueUnavailableError
 from leads.metrics import JOBS
 from leads.models import Job, JobChunk
+from leads.queue import enqueue
 from leads.services.upload_store import upload_discard
-
-if TYPE_CHECKING:
-    from celery import Task
 
 JOB_ALREADY_FINISHED = "This job has already finished; there is nothing to cancel."
 JOB_FAILED = "The job stopped on an internal error:"
@@ -25,14 +23,12 @@ JOB_FAILED_IMPORT = "Rows already imported are kept; upload the file again to im
 JOB_FAILED_SCORE = "Scores already written are kept; start the run again to score the rest."
 
 
-def job_tasks_queue(*, job_id: int, task: Task, task_ids: Iterable[int]) -> None:
+def job_tasks_queue(*, job_id: int, task_name: str, task_ids: Iterable[int]) -> None:
     """Queue a job's tasks, one per id. If the broker can't be reached, nobody would ever run the
     job: it is marked failed and QueueUnavailableError goes up (the client gets a 503)."""
-    from leads.tasks import enqueue
-
     try:
         for task_id in task_ids:
-            enqueue(task, task_id)
+            enqueue(task_name, task_id)
     except QueueUnavailableError as exc:
         job_fail(job_id=job_id, reason=exc.message)
         raise

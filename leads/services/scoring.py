@@ -12,25 +12,36 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from leads.exceptions import IntentProviderError
 from leads.metrics import AI_CALLS, AI_ERRORS, AI_TOKENS, JOBS, LEADS_SCORED
-from leads.models import Job, JobChunk, Lead, Offer, Score, Workspace
-from leads.scoring.engine import score_lead
+from leads.models import Job, JobChunk, Lead, Offer, Score, ScoreCause, ScoringModel, Workspace
+from leads.queue import SCORE_CHUNK, enqueue
+from leads.scoring.engine import evaluate
+from leads.scoring.facts import LeadFacts, reads_attributes
+from leads.scoring.model import CompiledModel
+from leads.scoring.stages import CompiledStage
 from leads.scoring.types import IntentResult, LeadData, OfferData, Usage
-from leads.services.bulk_insert import rows_insert
 from leads.services.intent import classify_with_cache, intent_provider_from_settings, scoring_method
 from leads.services.jobs import errors_append, job_tasks_queue
+from leads.services.score_store import ScoreDraft, ScoreTarget, scores_write
+from leads.services.scoring_models import compiled_model, scoring_model_for_offer, stages_compiled
 
 logger = logging.getLogger(__name__)
 
 LEAD_FIELDS = ("name", "role", "company", "industry", "location", "linkedin_bio")
+# Read only when a rule or a stage needs them; `owner` by username, as people write it in rules.
+FACT_COLUMNS = {"email": "email", "status": "status", "owner": "owner__username", "tags": "tags",
+                "created_at": "created_at", "days_since_creation": "created_at"}
+RULES_ONLY_PROVIDER = "rules"
 
 
 def offer_data(offer: Offer) -> OfferData:
@@ -56,11 +67,9 @@ def _chunks(ids: list[int], size: int) -> Iterable[list[int]]:
 
 def score_job_start(
     *, workspace: Workspace, user: AbstractBaseUser | None, offer: Offer, lead_ids: list[int] | None = None,
-    rescore: bool = False,
+    rescore: bool = False, cause: str | None = None,
 ) -> ScoreJobStart:
     """Create a scoring job (or return the one already running for this offer) and queue its chunks."""
-    from leads.tasks import score_chunk_task
-
     with transaction.atomic():
         # The offer's row lock serialises concurrent starts for one offer (SQLite: the IMMEDIATE
         # transaction already does), so two requests can't both decide "none is running".
@@ -76,17 +85,26 @@ def score_job_start(
         leads = Lead.objects.filter(workspace=workspace)
         if lead_ids is not None:
             leads = leads.filter(pk__in=lead_ids)
-        if not rescore:
-            leads = leads.exclude(pk__in=Score.objects.filter(offer=offer, is_current=True).values("lead_id"))
+        if not rescore:  # unscored leads, and those whose score went stale
+            leads = leads.exclude(pk__in=Score.objects.filter(offer=offer, is_current=True, stale_cause="")
+                                  .values("lead_id"))
         ids = list(leads.order_by("pk").values_list("pk", flat=True))
 
+        model = scoring_model_for_offer(offer)
         provider = intent_provider_from_settings()
         now = timezone.now()
+        params: dict[str, Any] = {
+            "rescore": rescore, "lead_ids_given": lead_ids is not None, "provider": provider.name,
+            "model": provider.model, "scoring_method": scoring_method(provider, model),
+            "scoring_model": {"id": model.pk, "name": model.name, "version": model.version},
+        }
+        if cause is not None:
+            params["cause"] = cause
+        elif rescore:
+            params["cause"] = ScoreCause.RESCORE
         job = Job.objects.create(
             workspace=workspace, created_by=user if user and user.is_authenticated else None, kind=Job.Kind.SCORE,
-            offer=offer, total=len(ids),
-            params={"rescore": rescore, "lead_ids_given": lead_ids is not None, "provider": provider.name,
-                    "model": provider.model, "scoring_method": scoring_method(provider)},
+            offer=offer, total=len(ids), params=params,
         )
         chunks = JobChunk.objects.bulk_create(
             [JobChunk(job=job, index=i, lead_ids=chunk)
@@ -99,19 +117,94 @@ def score_job_start(
             job.save(update_fields=["status", "started_at", "finished_at", "message", "updated_at"])
             JOBS.labels(kind=job.kind, status=job.status).inc()
     chunk_ids = list(JobChunk.objects.filter(job=job).order_by("index").values_list("pk", flat=True))
-    job_tasks_queue(job_id=job.pk, task=score_chunk_task, task_ids=chunk_ids)
+    job_tasks_queue(job_id=job.pk, task_name=SCORE_CHUNK, task_ids=chunk_ids)
     job.refresh_from_db()
     return ScoreJobStart(job=job, started=True)
 
 
-# The columns of each score tuple score_chunk_run writes, in order.
-_SCORE_COLUMNS = ("workspace_id", "lead_id", "offer_id", "job_id", "is_current", "rule_score", "ai_score", "score",
-                  "intent", "ai_intent", "reasoning", "score_breakdown", "provider", "model", "created_at")
+def _facts_row_fields(model: CompiledModel, stages: tuple[CompiledStage, ...]) -> tuple[str, ...]:
+    """The lead columns a run reads: the six profile fields always, the rest only when a rule or a
+    stage reads them (a million JSON attribute blobs are not decoded for a model that ignores them)."""
+    names = {rule.spec.field_name.strip().lower() for rule in (*model.rules, *model.knockouts)}
+    names |= {name.strip().lower() for stage in stages for name in stage.spec.required_fields}
+    extra = sorted({column for name, column in FACT_COLUMNS.items() if name in names})
+    if model.needs_attributes or any(reads_attributes(name) for name in names):
+        extra.append("attributes")
+    return (*LEAD_FIELDS, *extra)
+
+
+def _facts(row: tuple, columns: tuple[str, ...], now: datetime) -> LeadFacts:
+    lead = LeadData(*row[1:7])
+    if len(columns) == len(LEAD_FIELDS):
+        return LeadFacts(lead=lead, now=now)
+    values = dict(zip(columns[6:], row[7:], strict=True))
+    return LeadFacts(
+        lead=lead, now=now, email=values.get("email", ""), status=values.get("status", ""),
+        owner=values.get("owner__username") or "", tags=tuple(values.get("tags") or ()),
+        created_at=values.get("created_at"), attributes=values.get("attributes") or {},
+    )
+
+
+@dataclass(frozen=True)
+class _Scored:
+    drafts: list[ScoreDraft]
+    errors: list[dict[str, Any]]
+    usage: Usage
+
+
+def _score_leads(*, rows: list[tuple], columns: tuple[str, ...], offer: Offer, model: CompiledModel,
+                 workspace_id: int) -> _Scored:
+    """Facts, knockouts, AI verdicts (only where the model asks for them) and the engine, for a batch."""
+    now = timezone.now()
+    the_offer = offer_data(offer)
+    facts = [_facts(row, columns, now) for row in rows]
+    ask = [i for i, fact in enumerate(facts) if model.spec.ai_enabled and model.knockout_for(fact, the_offer) is None]
+    verdicts: dict[int, IntentResult | IntentProviderError] = {}
+    if ask:
+        provider = intent_provider_from_settings()
+        answers = classify_with_cache(provider, [facts[i].lead for i in ask], the_offer, workspace_id=workspace_id)
+        verdicts = dict(zip(ask, answers, strict=True))
+    drafts: list[ScoreDraft] = []
+    errors: list[dict[str, Any]] = []
+    usage = Usage()
+    for i, (row, fact) in enumerate(zip(rows, facts, strict=True)):
+        verdict = verdicts.get(i)
+        if isinstance(verdict, IntentProviderError):
+            errors.append({"lead": row[0], "reason": verdict.message})
+            usage = usage + Usage(**verdict.details.get("usage", {}))  # failed calls still cost tokens
+            continue
+        if verdict is not None:
+            usage = usage + verdict.usage
+        result = evaluate(model, fact, the_offer, verdict)
+        drafts.append(ScoreDraft(lead_id=row[0], facts=fact, result=result,
+                                 provider=verdict.provider if verdict else RULES_ONLY_PROVIDER,
+                                 ai_model=verdict.model if verdict else ""))
+    return _Scored(drafts, errors, usage)
+
+
+def _target(job_or_offer: Offer, model: ScoringModel, *, job_id: int | None, pinned_version: int) -> ScoreTarget:
+    # A model changed while this ran: what we write already needs another run.
+    current_version = ScoringModel.objects.filter(pk=model.pk).values_list("version", flat=True).first()
+    return ScoreTarget(
+        workspace_id=job_or_offer.workspace_id, offer_id=job_or_offer.pk, scoring_model_id=model.pk,
+        model_version=pinned_version, stages=stages_compiled(workspace_id=job_or_offer.workspace_id), job_id=job_id,
+        stale_cause=ScoreCause.MODEL_CHANGE if current_version != pinned_version else "",
+    )
+
+
+def _model_of_job(job: Job) -> tuple[ScoringModel, CompiledModel]:
+    pinned = job.params.get("scoring_model") or {}
+    model = ScoringModel.objects.filter(pk=pinned.get("id"), workspace_id=job.workspace_id).first()
+    if model is None:  # deleted since the job started: the offer's model now
+        model = scoring_model_for_offer(job.offer)
+    else:
+        model.version = pinned.get("version", model.version)
+    return model, compiled_model(model)
 
 
 def score_chunk_run(chunk_id: int) -> None:
     """Score one chunk and write it, once. Safe to call again for the same chunk."""
-    chunk = JobChunk.objects.select_related("job", "job__offer").filter(pk=chunk_id).first()
+    chunk = JobChunk.objects.select_related("job", "job__offer", "job__offer__workspace").filter(pk=chunk_id).first()
     if chunk is None or chunk.done:
         return
     job = chunk.job
@@ -122,49 +215,27 @@ def score_chunk_run(chunk_id: int) -> None:
             status=Job.Status.RUNNING, started_at=timezone.now())
 
     offer = job.offer
+    model, compiled = _model_of_job(job)
+    target = _target(offer, model, job_id=job.pk, pinned_version=model.version)
+    columns = _facts_row_fields(compiled, target.stages)
     rows = list(Lead.objects.filter(workspace_id=job.workspace_id, pk__in=chunk.lead_ids)
-                .order_by("pk").values_list("pk", *LEAD_FIELDS))
+                .order_by("pk").values_list("pk", *columns))
     if not job.params.get("rescore"):
-        already = set(Score.objects.filter(offer=offer, is_current=True, lead_id__in=[r[0] for r in rows])
-                      .values_list("lead_id", flat=True))
-        rows = [r for r in rows if r[0] not in already]
+        fresh = set(Score.objects.filter(offer=offer, is_current=True, stale_cause="",
+                                         lead_id__in=[r[0] for r in rows]).values_list("lead_id", flat=True))
+        rows = [r for r in rows if r[0] not in fresh]
     missing = len(chunk.lead_ids) - len(rows)  # deleted since the job started, or scored by another run
-
-    provider = intent_provider_from_settings()
-    the_offer = offer_data(offer)
-    leads = [LeadData(*row[1:]) for row in rows]
-    verdicts = classify_with_cache(provider, leads, the_offer, workspace_id=job.workspace_id) if rows else []
-
-    breakdown_field = Score._meta.get_field("score_breakdown")
-    created_at = connection.ops.adapt_datetimefield_value(timezone.now())
-    scores: list[tuple] = []
-    errors: list[dict] = []
-    usage = Usage()
-    for row, lead, verdict in zip(rows, leads, verdicts, strict=True):
-        if isinstance(verdict, IntentProviderError):
-            errors.append({"lead": row[0], "reason": verdict.message})
-            usage = usage + Usage(**verdict.details.get("usage", {}))  # failed calls still cost tokens
-            continue
-        assert isinstance(verdict, IntentResult)
-        usage = usage + verdict.usage
-        result = score_lead(lead, the_offer, verdict)
-        scores.append((
-            job.workspace_id, row[0], offer.pk, job.pk, True, result.rule_score, result.ai_score, result.score,
-            result.intent, result.ai_intent, result.reasoning,
-            breakdown_field.get_db_prep_save(result.breakdown, connection), verdict.provider, verdict.model,
-            created_at,
-        ))
+    scored = _score_leads(rows=rows, columns=columns, offer=offer, model=compiled, workspace_id=job.workspace_id)
+    usage, errors = scored.usage, scored.errors
 
     with transaction.atomic():
         chunk = JobChunk.objects.select_for_update().get(pk=chunk_id)
         job = Job.objects.select_for_update().get(pk=job.pk)
         if chunk.done or job.is_finished:
             return  # written by an earlier delivery, or the job was cancelled meanwhile
-        lead_ids = [score[1] for score in scores]
-        Score.objects.filter(offer_id=offer.pk, lead_id__in=lead_ids, is_current=True).update(is_current=False)
-        if scores:
-            rows_insert(Score._meta.db_table, _SCORE_COLUMNS, scores)
-        chunk.done, chunk.scored, chunk.failed, chunk.finished_at = True, len(scores), len(errors), timezone.now()
+        scores_write(target, scored.drafts, cause=job.params.get("cause"))
+        chunk.done, chunk.scored, chunk.failed = True, len(scored.drafts), len(errors)
+        chunk.finished_at = timezone.now()
         chunk.save(update_fields=["done", "scored", "failed", "finished_at"])
 
         job.processed = F("processed") + len(rows) + missing
@@ -181,16 +252,39 @@ def score_chunk_run(chunk_id: int) -> None:
             fields += ["status", "finished_at"]
         job.save(update_fields=fields)
 
-    LEADS_SCORED.labels(provider=provider.name).inc(len(scores))
+    provider_name = job.params.get("provider", "local")
+    LEADS_SCORED.labels(provider=provider_name).inc(len(scored.drafts))
     if usage.requests:
-        AI_CALLS.labels(provider=provider.name).inc(usage.requests)
-        AI_TOKENS.labels(provider=provider.name, kind="prompt").inc(usage.prompt_tokens)
-        AI_TOKENS.labels(provider=provider.name, kind="completion").inc(usage.completion_tokens)
+        AI_CALLS.labels(provider=provider_name).inc(usage.requests)
+        AI_TOKENS.labels(provider=provider_name, kind="prompt").inc(usage.prompt_tokens)
+        AI_TOKENS.labels(provider=provider_name, kind="completion").inc(usage.completion_tokens)
     if errors:
-        AI_ERRORS.labels(provider=provider.name).inc(len(errors))
+        AI_ERRORS.labels(provider=provider_name).inc(len(errors))
     job.refresh_from_db(fields=["status", "processed", "failed", "skipped", "total"])
     if job.status == Job.Status.SUCCEEDED:
         _finish_message(job)
+
+
+AI_FAILED = "The AI layer could not classify this lead; it keeps its previous score. Try again shortly."
+
+
+def lead_score_now(*, lead: Lead, offer: Offer) -> Score:
+    """Score one lead for one offer at once (cause `manual`) and return its new current score.
+
+    Raises IntentProviderError (502) when the AI layer can't give a verdict: nothing is written.
+    """
+    model = scoring_model_for_offer(offer)
+    compiled = compiled_model(model)
+    target = _target(offer, model, job_id=None, pinned_version=model.version)
+    columns = _facts_row_fields(compiled, target.stages)
+    row = Lead.objects.filter(pk=lead.pk).values_list("pk", *columns).get()
+    scored = _score_leads(rows=[row], columns=columns, offer=offer, model=compiled, workspace_id=lead.workspace_id)
+    if scored.errors:
+        raise IntentProviderError(AI_FAILED, details={"lead": lead.pk, "reason": scored.errors[0]["reason"]})
+    with transaction.atomic():
+        Lead.objects.select_for_update().filter(pk=lead.pk).first()  # one writer of this lead's score at a time
+        scores_write(target, scored.drafts, cause=ScoreCause.MANUAL)
+    return Score.objects.select_related("lead").get(lead=lead, offer=offer, is_current=True)
 
 
 def _finish_message(job: Job) -> None:
@@ -210,11 +304,9 @@ def score_jobs_resume() -> int:
     Chunks are idempotent, so queueing one that is also still in the broker costs a little work,
     never a double score. Returns how many chunks were queued.
     """
-    from leads.tasks import enqueue, score_chunk_task
-
     chunk_ids = list(JobChunk.objects.filter(done=False, job__kind=Job.Kind.SCORE,
                                              job__status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
                      .order_by("job_id", "index").values_list("pk", flat=True))
     for chunk_id in chunk_ids:
-        enqueue(score_chunk_task, chunk_id)
+        enqueue(SCORE_CHUNK, chunk_id)
     return len(chunk_ids)

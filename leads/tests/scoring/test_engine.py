@@ -6,14 +6,13 @@ import dataclasses
 
 import pytest
 
-from leads.scoring.engine import ScoreResult, combine, intent_for, score_lead
+from leads.scoring.engine import DEFAULT_MODEL, ScoreResult, combine, intent_for, score_lead
 from leads.scoring.rules import (
     HIT_ADJACENT_INDUSTRY,
     HIT_COMPLETE_PROFILE,
     HIT_DECISION_MAKER,
     HIT_EXACT_ICP,
     HIT_INFLUENCER,
-    rule_layer,
 )
 from leads.scoring.types import Intent, IntentResult, LeadData, OfferData, RuleHit
 
@@ -77,9 +76,17 @@ def test_score_is_rules_plus_ai(hits: list[RuleHit], ai_intent: Intent, score: i
     assert result.ai_intent == ai_intent
 
 
+# The first stage's breakdown keys; scoring models add `components` and `model` beside them.
+FIRST_STAGE_KEYS = ("rule_score", "ai_score", "ai_intent", "rules", "ai")
+
+
+def first_stage(result: ScoreResult) -> ScoreResult:
+    return dataclasses.replace(result, breakdown={key: result.breakdown[key] for key in FIRST_STAGE_KEYS})
+
+
 def test_full_lead_result_exactly() -> None:
     result = score_lead(LEAD, OFFER, verdict("Medium", "Medium: VP Sales (decision maker)."))
-    assert result == ScoreResult(
+    assert first_stage(result) == ScoreResult(
         rule_score=50,
         ai_score=30,
         score=80,
@@ -110,7 +117,7 @@ def test_full_lead_result_exactly() -> None:
 def test_breakdown_of_the_design_example() -> None:
     lead = dataclasses.replace(LEAD, location="")
     result = score_lead(lead, OFFER, verdict("Medium", "…"))
-    assert result.breakdown == {
+    assert first_stage(result).breakdown == {
         "rule_score": 40,
         "ai_score": 30,
         "ai_intent": "Medium",
@@ -122,7 +129,30 @@ def test_breakdown_of_the_design_example() -> None:
 
 def test_rules_come_in_design_order() -> None:
     lead = dataclasses.replace(LEAD, role="Team Lead", industry="SaaS")
-    assert rule_layer(lead, OFFER) == [HIT_INFLUENCER, HIT_ADJACENT_INDUSTRY, HIT_COMPLETE_PROFILE]
+    result = score_lead(lead, OFFER, verdict("Low"))
+    assert [(r["label"], r["points"]) for r in result.breakdown["rules"]] == [
+        (hit.label, hit.points) for hit in (HIT_INFLUENCER, HIT_ADJACENT_INDUSTRY, HIT_COMPLETE_PROFILE)]
+
+
+def test_the_default_model_is_the_five_spec_rules() -> None:
+    assert [(r.spec.name, r.spec.points, r.spec.operator) for r in DEFAULT_MODEL.rules] == [
+        ("Decision maker role", 20, "role_level"), ("Influencer role", 10, "role_level"),
+        ("Exact ICP match", 20, "industry_fit"), ("Adjacent industry", 10, "industry_fit"),
+        ("Complete profile", 10, "profile_complete")]
+    assert (DEFAULT_MODEL.spec.rule_max, DEFAULT_MODEL.spec.high_from, DEFAULT_MODEL.spec.medium_from) == (50, 70, 40)
+
+
+def test_the_breakdown_adds_up_in_components() -> None:
+    result = score_lead(LEAD, OFFER, verdict("High"))
+    assert result.breakdown["components"] == [
+        {"part": "rules", "points": 50, "groups": [{"group": "demographic", "points": 30},
+                                                   {"group": "firmographic", "points": 20}],
+         "rules": [{"rule_id": None, "label": "Decision maker role", "group": "demographic", "points": 20},
+                   {"rule_id": None, "label": "Exact ICP match", "group": "firmographic", "points": 20},
+                   {"rule_id": None, "label": "Complete profile", "group": "demographic", "points": 10}]},
+        {"part": "ai", "points": 50, "intent": "High"},
+    ]
+    assert result.breakdown["model"] == {"id": None, "name": "Default", "version": None}
 
 
 def test_no_rule_fired_reads_none() -> None:

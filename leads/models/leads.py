@@ -1,0 +1,73 @@
+"""What a workspace sells (offers) and whom it sells to (leads)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from leads.models.tenancy import Workspace
+
+NAME_MAX = 255
+BIO_MAX = 10_000
+EMAIL_MAX = 254
+
+
+class LeadStatus(models.TextChoices):
+    NEW = "new"
+    WORKING = "working"
+    NURTURING = "nurturing"
+    QUALIFIED = "qualified"
+    DISQUALIFIED = "disqualified"
+    CUSTOMER = "customer"
+
+
+class Offer(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="offers")
+    name = models.CharField(max_length=200)
+    value_props = models.JSONField(default=list, blank=True)
+    ideal_use_cases = models.JSONField(default=list, blank=True)
+    adjacent_industries = models.JSONField(default=list, blank=True)
+    # None: the workspace's default model scores this offer.
+    scoring_model = models.ForeignKey("leads.ScoringModel", null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="offers")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="offer_ws_created")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Lead(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="leads")
+    name = models.CharField(max_length=NAME_MAX, blank=True)
+    role = models.CharField(max_length=NAME_MAX, blank=True)
+    company = models.CharField(max_length=NAME_MAX, blank=True)
+    industry = models.CharField(max_length=NAME_MAX, blank=True)
+    location = models.CharField(max_length=NAME_MAX, blank=True)
+    linkedin_bio = models.TextField(max_length=BIO_MAX, blank=True)
+    email = models.CharField(max_length=EMAIL_MAX, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    # db_default too: the import writes leads with raw SQL that names only the columns it fills.
+    status = models.CharField(max_length=20, choices=LeadStatus.choices, default=LeadStatus.NEW,
+                              db_default=LeadStatus.NEW)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="owned_leads")
+    tags = models.JSONField(default=list, db_default=[], blank=True)
+    # "e:<email>" or "n:<name>|<company>" normalised: how re-uploads find the lead they update.
+    dedupe_key = models.CharField(max_length=2 * NAME_MAX + 8, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "dedupe_key"], name="unique_lead_per_workspace"),
+        ]
+        indexes = [models.Index(fields=["workspace", "-created_at", "-id"], name="lead_ws_created")]
+
+    def __str__(self) -> str:
+        return f"{self.name or '?'} ({self.company or '?'})"

@@ -1,0 +1,122 @@
+"""The ledger of scores (current and history) and the AI verdict cache."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from leads.models.jobs import Job
+from leads.models.leads import Lead, Offer
+from leads.models.tenancy import Workspace
+
+
+class ScoreCause(models.TextChoices):
+    UPLOAD = "upload"
+    RESCORE = "rescore"
+    EVENTS = "events"
+    SCHEDULE = "schedule"
+    MODEL_CHANGE = "model_change"
+    OUTCOME = "outcome"
+    MANUAL = "manual"
+
+
+class Score(models.Model):
+    """A lead's score against an offer. One row per (lead, offer) is current; older ones are history."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="scores")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="scores")
+    # No index of its own: the partial results indexes below lead with offer. A plain one would tempt
+    # SQLite into counting a million results through it, checking is_current row by row (4x slower).
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="scores", db_index=False)
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="scores")
+    is_current = models.BooleanField(default=True)
+    # Signed: a model's rules may take points away (the total is still clamped to 0–100).
+    rule_score = models.SmallIntegerField()
+    ai_score = models.SmallIntegerField()
+    score = models.SmallIntegerField()
+    intent = models.CharField(max_length=6)
+    #: Blank when the model has no AI part or a knockout rule made asking pointless.
+    ai_intent = models.CharField(max_length=6, blank=True)
+    reasoning = models.TextField()
+    score_breakdown = models.JSONField(default=dict)
+    provider = models.CharField(max_length=20)
+    model = models.CharField(max_length=100, blank=True)
+    # No index: scores are read by offer, and a million-row FK index would cost every write.
+    scoring_model = models.ForeignKey("leads.ScoringModel", null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="+", db_index=False)
+    model_version = models.PositiveIntegerField(null=True, blank=True)
+    stage = models.CharField(max_length=50, blank=True)
+    #: Set when a person chose the stage: it then stays until a person changes it again.
+    stage_set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+", db_index=False)
+    stage_set_at = models.DateTimeField(null=True, blank=True)
+    previous_score = models.SmallIntegerField(null=True, blank=True)
+    score_change = models.SmallIntegerField(null=True, blank=True)
+    cause = models.CharField(max_length=20, choices=ScoreCause.choices, default=ScoreCause.RESCORE)
+    #: Why a current score no longer reflects its inputs (a ScoreCause), blank while it does. The
+    #: next run without `rescore` picks these up and records this as the new score's cause.
+    stale_cause = models.CharField(max_length=20, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-score", "lead_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "offer"], condition=Q(is_current=True),
+                                    name="one_current_score_per_lead_offer"),
+        ]
+        indexes = [
+            # Results: best first for one offer; lead_id breaks ties so pages are stable. Partial on
+            # is_current because Django writes `WHERE is_current` (not `= 1`), which a plain index column
+            # can't serve: SQLite would sort every score of the offer for each page.
+            models.Index(fields=["offer", "-score", "lead"], condition=Q(is_current=True), name="score_current"),
+            models.Index(fields=["offer", "intent", "-score", "lead"], condition=Q(is_current=True),
+                         name="score_current_intent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} × {self.offer_id}: {self.score}"
+
+
+class IntentCacheEntry(models.Model):
+    """An AI verdict kept so an unchanged (lead, offer, provider, model, prompt version) is never paid
+    for twice in a workspace. The key is a hash of those inputs and the workspace id, so one
+    workspace never gets (or learns of) another's verdict."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    intent = models.CharField(max_length=6)
+    reasoning = models.TextField()
+    provider = models.CharField(max_length=20)
+    model = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.provider}/{self.model}: {self.intent}"
+
+
+class ScoreTransition(models.Model):
+    """Outbox: a score write that changed something, recorded in the transaction that wrote it.
+
+    Automations read unprocessed rows and act on the crossings and stage changes they describe, so
+    no transition is lost between "score written" and "workflow fired", and none is seen twice.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+")
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="+", db_index=False)
+    previous_score = models.SmallIntegerField(null=True, blank=True)
+    score = models.SmallIntegerField()
+    previous_intent = models.CharField(max_length=6, blank=True)
+    intent = models.CharField(max_length=6)
+    previous_stage = models.CharField(max_length=50, blank=True)
+    stage = models.CharField(max_length=50, blank=True)
+    cause = models.CharField(max_length=20, choices=ScoreCause.choices)
+    created_at = models.DateTimeField()
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["id"], condition=Q(processed_at__isnull=True), name="transition_pending")]
+
+    def __str__(self) -> str:
+        return f"lead {self.lead_id}: {self.previous_score} -> {self.score}"

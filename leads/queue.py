@@ -1,0 +1,48 @@
+"""The one adapter to the task broker: services queue work by task name and never import tasks.py.
+
+    enqueue("leads.tasks.score_chunk_task", chunk_id)
+
+Eager mode (unit tests) runs the task at once; inside a transaction the send waits for the
+commit, so a worker never looks for rows that aren't there yet. A broker that can't be reached
+raises QueueUnavailableError, so the caller can fail its job and the client gets a 503 instead
+of a job that would wait for ever.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from kombu.exceptions import OperationalError as KombuOperationalError
+
+from leads.exceptions import QueueUnavailableError
+
+logger = logging.getLogger(__name__)
+
+SCORE_CHUNK = "leads.tasks.score_chunk_task"
+IMPORT = "leads.tasks.leads_import_task"
+
+QUEUE_UNAVAILABLE = "The task queue is not reachable right now, so the job could not start; try again shortly."
+# A broker outage must answer quickly, not hang the request through kombu's default retries.
+_SEND_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
+
+
+def _send(task_name: str, args: tuple[Any, ...]) -> None:
+    current_app.send_task(task_name, args=args, retry_policy=_SEND_RETRY_POLICY)
+
+
+def enqueue(task_name: str, *args: Any) -> None:
+    """Send task `task_name` with `args` (see the module docstring for when it runs)."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        current_app.tasks[task_name].apply(args=args, throw=True)
+    elif transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: _send(task_name, args))
+    else:
+        try:
+            _send(task_name, args)
+        except (KombuOperationalError, ConnectionError, OSError) as exc:
+            logger.error("Could not queue %s%r: %s", task_name, args, exc)
+            raise QueueUnavailableError(QUEUE_UNAVAILABLE) from exc
