@@ -1,8 +1,32 @@
 """Admin pages: the columns, filters and searches an operator reaches for."""
 
-from django.contrib import admin
+from dataclasses import replace
+from typing import Any
 
-from leads.models import IntentCacheEntry, Job, JobChunk, Lead, Membership, Offer, Score, Workspace
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+
+from leads.models import (
+    IntentCacheEntry,
+    Job,
+    JobChunk,
+    Lead,
+    Membership,
+    Offer,
+    QualificationStage,
+    Score,
+    ScoreTransition,
+    ScoringModel,
+    ScoringModelVersion,
+    ScoringRule,
+    Workspace,
+)
+from leads.scoring.facts import field_reader
+from leads.scoring.model import ALL_OPERATORS, ModelSpec, RuleSpec, compile_rule, validate_settings
+from leads.scoring.operators import RuleConfigError
+from leads.scoring.stages import DISQUALIFIED
+from leads.services import scoring_models
 
 
 class MembershipInline(admin.TabularInline):
@@ -20,10 +44,11 @@ class WorkspaceAdmin(admin.ModelAdmin):
 
 @admin.register(Offer)
 class OfferAdmin(admin.ModelAdmin):
-    list_display = ["id", "name", "workspace", "created_at"]
+    list_display = ["id", "name", "workspace", "scoring_model", "created_at"]
     list_filter = ["workspace"]
     search_fields = ["name"]
     date_hierarchy = "created_at"
+    raw_id_fields = ["scoring_model"]
 
 
 @admin.register(Lead)
@@ -38,9 +63,9 @@ class LeadAdmin(admin.ModelAdmin):
 
 @admin.register(Score)
 class ScoreAdmin(admin.ModelAdmin):
-    list_display = ["id", "lead", "offer", "score", "intent", "rule_score", "ai_score", "provider", "is_current",
-                    "created_at"]
-    list_filter = ["intent", "is_current", "provider", "offer"]
+    list_display = ["id", "lead", "offer", "score", "intent", "stage", "score_change", "cause", "model_version",
+                    "is_current", "created_at"]
+    list_filter = ["intent", "is_current", "stage", "cause", "provider", "offer"]
     search_fields = ["lead__name", "lead__company"]
     raw_id_fields = ["lead", "offer", "job"]
     list_select_related = ["lead", "offer"]
@@ -71,3 +96,209 @@ class JobAdmin(admin.ModelAdmin):
 class IntentCacheEntryAdmin(admin.ModelAdmin):
     list_display = ["key", "intent", "provider", "model", "created_at"]
     list_filter = ["provider", "model", "intent"]
+
+
+# --- scoring models, rules, stages ----------------------------------------------------------------
+# Saves go through the services, as the API's do: a change bumps the model's version, keeps a
+# snapshot and marks the affected scores stale; a rule that can't run is a form error here.
+
+
+def _rule_errors(form: forms.ModelForm, data: dict[str, Any]) -> None:
+    spec = RuleSpec(name=data.get("name") or "", operator=data.get("operator") or "", points=data.get("points") or 0,
+                    field_name=data.get("field_name") or "", value=data.get("value"),
+                    group=data.get("rule_type") or "", knockout=bool(data.get("knockout")))
+    try:
+        compile_rule(spec)
+    except RuleConfigError as exc:
+        field = exc.field if exc.field in form.fields else None
+        form.add_error(field, exc.message)
+
+
+class ScoringRuleForm(forms.ModelForm):
+    operator = forms.ChoiceField(choices=[(op, op.replace("_", " ")) for op in ALL_OPERATORS])
+
+    class Meta:
+        model = ScoringRule
+        fields = ["name", "rule_type", "field_name", "operator", "value", "points", "priority", "is_active",
+                  "knockout"]
+        help_texts = {"value": 'JSON: "text", 50000, ["a", "b"], [10, 20]; role_level: "decision_maker"; '
+                               'industry_fit: "exact".'}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not self.errors:
+            _rule_errors(self, data)
+        return data
+
+
+class ScoringRuleInline(admin.TabularInline):
+    model = ScoringRule
+    form = ScoringRuleForm
+    extra = 1
+    fields = ["priority", "name", "rule_type", "field_name", "operator", "value", "points", "knockout", "is_active"]
+    ordering = ["priority", "id"]
+
+
+class ScoringModelVersionInline(admin.TabularInline):
+    model = ScoringModelVersion
+    extra = 0
+    fields = ["version", "created_at", "created_by"]
+    readonly_fields = fields
+    can_delete = False
+    max_num = 0
+    ordering = ["-version"]
+
+
+class ScoringModelForm(forms.ModelForm):
+    class Meta:
+        model = ScoringModel
+        fields = ["workspace", "name", "description", "is_default", "rule_max", "group_caps", "ai_enabled",
+                  "ai_points", "high_from", "medium_from"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not self.errors:
+            base = ModelSpec(name=data.get("name") or "")
+            settings = {key: data[key] for key in ("rule_max", "group_caps", "ai_enabled", "ai_points", "high_from",
+                                                   "medium_from") if key in data}
+            try:
+                validate_settings(replace(base, **settings))
+            except RuleConfigError as exc:
+                self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+        return data
+
+
+@admin.register(ScoringModel)
+class ScoringModelAdmin(admin.ModelAdmin):
+    form = ScoringModelForm
+    list_display = ["id", "name", "workspace", "is_default", "version", "ai_enabled", "rule_max", "updated_at"]
+    list_filter = ["workspace", "is_default", "ai_enabled"]
+    search_fields = ["name"]
+    readonly_fields = ["version", "template", "created_at", "updated_at"]
+    inlines = [ScoringRuleInline, ScoringModelVersionInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ScoringModel | None = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "workspace"] if obj is not None else fields
+
+    def save_model(self, request: HttpRequest, obj: ScoringModel, form: forms.ModelForm, change: bool) -> None:
+        data = {key: form.cleaned_data[key] for key in form.changed_data if key in scoring_models.MODEL_SETTINGS}
+        if change:
+            if form.cleaned_data.get("is_default"):
+                data["is_default"] = True
+            updated = scoring_models.scoring_model_update(model=ScoringModel.objects.get(pk=obj.pk),
+                                                          user=request.user, data=data)
+        else:
+            updated = scoring_models.scoring_model_create(
+                workspace=form.cleaned_data["workspace"], user=request.user,
+                data={**data, "name": form.cleaned_data["name"], "is_default": form.cleaned_data["is_default"]})
+        obj.pk, obj.version = updated.pk, updated.version
+
+    def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:
+        if formset.model is not ScoringRule:
+            return super().save_formset(request, form, formset, change)
+        model = ScoringModel.objects.get(pk=form.instance.pk)
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for rule_form in formset.forms:
+            rule = rule_form.instance
+            if rule_form in formset.deleted_forms:
+                if rule.pk:
+                    scoring_models.scoring_rule_delete(rule=ScoringRule.objects.get(pk=rule.pk), user=request.user)
+                    formset.deleted_objects.append(rule)
+            elif rule_form.has_changed():
+                data = {key: rule_form.cleaned_data[key] for key in scoring_models.RULE_FIELDS
+                        if key in rule_form.cleaned_data}
+                if rule.pk:
+                    saved = scoring_models.scoring_rule_update(rule=ScoringRule.objects.get(pk=rule.pk),
+                                                               user=request.user, data=data)
+                    formset.changed_objects.append((saved, rule_form.changed_data))
+                else:
+                    formset.new_objects.append(scoring_models.scoring_rule_create(model=model, user=request.user,
+                                                                                  data=data))
+        return None
+
+    def delete_model(self, request: HttpRequest, obj: ScoringModel) -> None:
+        scoring_models.scoring_model_delete(model=obj)
+
+
+@admin.register(ScoringRule)
+class ScoringRuleAdmin(admin.ModelAdmin):
+    form = ScoringRuleForm
+    list_display = ["id", "name", "model", "rule_type", "field_name", "operator", "points", "knockout", "is_active"]
+    list_filter = ["workspace", "rule_type", "operator", "knockout", "is_active"]
+    search_fields = ["name", "field_name"]
+    list_select_related = ["model"]
+
+    def get_fields(self, request: HttpRequest, obj: ScoringRule | None = None) -> list[str]:
+        return ["model", *ScoringRuleForm.Meta.fields]
+
+    def get_form(self, request: HttpRequest, obj: ScoringRule | None = None, change: bool = False,
+                 **kwargs: Any) -> Any:
+        kwargs["fields"] = ["model", *ScoringRuleForm.Meta.fields]
+        return super().get_form(request, obj, change, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: ScoringRule, form: forms.ModelForm, change: bool) -> None:
+        data = {key: form.cleaned_data[key] for key in (*scoring_models.RULE_FIELDS, "model")
+                if key in form.cleaned_data}
+        if change:
+            saved = scoring_models.scoring_rule_update(rule=ScoringRule.objects.get(pk=obj.pk), user=request.user,
+                                                       data=data)
+        else:
+            model = data.pop("model")
+            saved = scoring_models.scoring_rule_create(model=model, user=request.user, data=data)
+        obj.pk = saved.pk
+
+    def delete_model(self, request: HttpRequest, obj: ScoringRule) -> None:
+        scoring_models.scoring_rule_delete(rule=obj, user=request.user)
+
+
+class QualificationStageForm(forms.ModelForm):
+    class Meta:
+        model = QualificationStage
+        fields = ["workspace", "name", "stage", "order", "minimum_score", "required_fields", "required_actions",
+                  "time_constraint_days", "forward_only", "is_active"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("stage") == DISQUALIFIED:
+            self.add_error("stage", scoring_models.RESERVED_STAGE)
+        for name in data.get("required_fields") or []:
+            try:
+                field_reader(str(name))
+            except ValueError as exc:
+                self.add_error("required_fields", str(exc))
+        return data
+
+
+@admin.register(QualificationStage)
+class QualificationStageAdmin(admin.ModelAdmin):
+    form = QualificationStageForm
+    list_display = ["id", "name", "stage", "workspace", "order", "minimum_score", "forward_only", "is_active"]
+    list_filter = ["workspace", "is_active"]
+    ordering = ["workspace", "order"]
+
+    def save_model(self, request: HttpRequest, obj: QualificationStage, form: forms.ModelForm, change: bool) -> None:
+        data = {key: form.cleaned_data[key] for key in scoring_models.STAGE_FIELDS if key in form.cleaned_data}
+        if change:
+            saved = scoring_models.stage_update(stage=QualificationStage.objects.get(pk=obj.pk), data=data)
+        else:
+            saved = scoring_models.stage_create(workspace=form.cleaned_data["workspace"], data=data)
+        obj.pk = saved.pk
+
+    def delete_model(self, request: HttpRequest, obj: QualificationStage) -> None:
+        scoring_models.stage_delete(stage=obj)
+
+
+@admin.register(ScoreTransition)
+class ScoreTransitionAdmin(admin.ModelAdmin):
+    list_display = ["id", "lead", "offer", "previous_score", "score", "previous_stage", "stage", "cause",
+                    "created_at", "processed_at"]
+    list_filter = ["cause", "workspace"]
+    raw_id_fields = ["lead", "offer", "workspace"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

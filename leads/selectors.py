@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Least
 
 from leads.exceptions import LeadsError
-from leads.models import Job, Lead, Offer, Score, Workspace
+from leads.models import Job, Lead, Offer, QualificationStage, Score, ScoringModel, ScoringRule, Workspace
 
 NO_OFFER = "This workspace has no offer yet: create one with POST /api/offer/ first."
 UNKNOWN_OFFER = "Offer {id} does not exist."
@@ -83,6 +84,7 @@ def job_list(*, workspace: Workspace) -> QuerySet[Job]:
 @dataclass(frozen=True)
 class ResultFilters:
     intent: str | None = None
+    stage: str | None = None
     min_score: int | None = None
     max_score: int | None = None
     search: str | None = None
@@ -111,6 +113,8 @@ def _current_scores(*, workspace: Workspace, offer: Offer, filters: ResultFilter
     scores = Score.objects.filter(offer=offer, is_current=True)
     if filters.intent:
         scores = scores.filter(intent=filters.intent)
+    if filters.stage is not None:
+        scores = scores.filter(stage=filters.stage)
     if filters.min_score is not None:
         scores = scores.filter(score__gte=filters.min_score)
     if filters.max_score is not None:
@@ -154,3 +158,66 @@ def scores_in_order(*, ids: list[int]) -> list[Score]:
     """
     by_id = Score.objects.select_related("lead").in_bulk(ids)
     return [by_id[pk] for pk in ids if pk in by_id]
+
+
+# --- scoring models, rules, stages, score history and distribution -------------------------------
+
+
+def scoring_model_list(*, workspace: Workspace) -> QuerySet[ScoringModel]:
+    return ScoringModel.objects.filter(workspace=workspace).prefetch_related("rules")
+
+
+def scoring_rule_list(*, workspace: Workspace) -> QuerySet[ScoringRule]:
+    return ScoringRule.objects.filter(workspace=workspace).order_by("model_id", "priority", "id")
+
+
+def stage_list(*, workspace: Workspace) -> QuerySet[QualificationStage]:
+    return QualificationStage.objects.filter(workspace=workspace).order_by("order", "id")
+
+
+def score_history(*, workspace: Workspace, lead: Lead, offer: Offer | None) -> QuerySet[Score]:
+    """Every score the lead has had (current first, then newest first), for one offer or all."""
+    scores = Score.objects.filter(workspace=workspace, lead=lead).select_related("lead", "stage_set_by")
+    if offer is not None:
+        scores = scores.filter(offer=offer)
+    return scores.order_by("-created_at", "-id")
+
+
+def current_score(*, lead: Lead, offer: Offer) -> Score | None:
+    return Score.objects.filter(lead=lead, offer=offer, is_current=True).select_related("lead").first()
+
+
+DISTRIBUTION_BUCKETS = ((0, 20), (20, 40), (40, 60), (60, 80), (80, 100))
+
+
+def score_distribution(*, workspace: Workspace, offer: Offer) -> dict[str, object]:
+    """Buckets 0–20 … 80–100 (the last one holds 100), the average, and counts per intent and stage
+    of the offer's current scores.
+
+    One GROUP BY (stage, intent, bucket) answers all of it from the `score_distribution` index
+    alone, which holds exactly those columns for current scores: no row of the table is read.
+    """
+    if offer.workspace_id != workspace.pk:
+        raise LeadsError(UNKNOWN_OFFER.format(id=offer.pk), code="unknown_offer", status_code=404)
+    groups = (Score.objects.filter(offer=offer, is_current=True).order_by()
+              .annotate(bucket=Least(F("score") / 20, Value(4)))
+              .values_list("stage", "intent", "bucket").annotate(count=Count("*"), total=Sum("score")))
+    buckets = [0] * len(DISTRIBUTION_BUCKETS)
+    intents = {"High": 0, "Medium": 0, "Low": 0}
+    stages: dict[str, int] = {}
+    count = points = 0
+    for stage, intent, bucket, n, total in groups:
+        buckets[max(int(bucket), 0)] += n
+        intents[intent] = intents.get(intent, 0) + n
+        stages[stage or "none"] = stages.get(stage or "none", 0) + n
+        count += n
+        points += total
+    return {
+        "offer": offer.pk,
+        "total": count,
+        "average": round(points / count, 2) if count else None,
+        "buckets": [{"range": f"{low}-{high}", "min": low, "max": high, "count": buckets[i]}
+                    for i, (low, high) in enumerate(DISTRIBUTION_BUCKETS)],
+        "intents": intents,
+        "stages": stages,
+    }

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rest_framework import serializers
 
-from leads.models import BIO_MAX, EMAIL_MAX, NAME_MAX, Job, Lead, Offer
+from leads.models import (
+    BIO_MAX,
+    EMAIL_MAX,
+    NAME_MAX,
+    Job,
+    Lead,
+    Offer,
+    QualificationStage,
+    ScoringModel,
+    ScoringRule,
+)
+from leads.scoring.model import ALL_OPERATORS
+from leads.scoring.templates import TEMPLATES
 
 OFFER_LIST_MAX_ITEMS = 50
 OFFER_ITEM_MAX_CHARS = 200
@@ -29,11 +42,21 @@ class OfferSerializer(serializers.ModelSerializer):
     value_props = _string_list("What the product does for the buyer.", required=False)
     ideal_use_cases = _string_list("The ideal customer profile: industries or segments you sell to.", required=False)
     adjacent_industries = _string_list("Industries close enough to the ICP to earn adjacent points.", required=False)
+    scoring_model = serializers.PrimaryKeyRelatedField(
+        queryset=ScoringModel.objects.none(), required=False, allow_null=True,
+        help_text="The scoring model that scores this offer; null: the workspace's default model.")
 
     class Meta:
         model = Offer
-        fields = ["id", "name", "value_props", "ideal_use_cases", "adjacent_industries", "created_at", "updated_at"]
+        fields = ["id", "name", "value_props", "ideal_use_cases", "adjacent_industries", "scoring_model",
+                  "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        workspace = self.context.get("workspace")
+        if workspace is not None:  # another workspace's model is as unknown as one that never existed
+            self.fields["scoring_model"].queryset = ScoringModel.objects.filter(workspace=workspace)
 
 
 class LeadSerializer(serializers.ModelSerializer):
@@ -135,6 +158,16 @@ class ScoredLeadSerializer(serializers.Serializer):
     offer = serializers.IntegerField(source="offer_id")
     scored_at = serializers.DateTimeField(source="created_at")
     created_at = serializers.DateTimeField(source="lead.created_at")
+    attributes = serializers.DictField(source="lead.attributes", help_text="Extra CSV columns, kept as uploaded.")
+    qualification_stage = serializers.CharField(source="stage")
+    scoring_model = serializers.IntegerField(source="scoring_model_id", allow_null=True)
+    model_version = serializers.IntegerField(allow_null=True)
+    previous_score = serializers.IntegerField(allow_null=True)
+    score_change = serializers.IntegerField(allow_null=True)
+    stale = serializers.SerializerMethodField(help_text="The lead, offer or model changed since: a run redoes it.")
+
+    def get_stale(self, score: Any) -> bool:
+        return bool(score.stale_cause)
 
 
 class ScoreResultSerializer(serializers.Serializer):
@@ -148,3 +181,184 @@ class ErrorSerializer(serializers.Serializer):
     error = serializers.CharField()
     code = serializers.CharField()
     details = serializers.DictField()
+
+
+# --- scoring models, rules, stages, scores (second stage) -----------------------------------------
+
+JSON_VALUE_MAX_CHARS = 20_000
+
+
+class ScoringRuleSerializer(serializers.ModelSerializer):
+    model = serializers.PrimaryKeyRelatedField(
+        queryset=ScoringModel.objects.none(), required=False,
+        help_text="The scoring model the rule belongs to; default: the workspace's default model.")
+    operator = serializers.ChoiceField(choices=list(ALL_OPERATORS))
+    value = serializers.JSONField(required=False, allow_null=True, help_text=(
+        "What the operator compares with: text, a number, a list (in_list), [low, high] (between), days "
+        "(within_days), decision_maker / influencer (role_level), exact / adjacent (industry_fit)."))
+    points = serializers.IntegerField(min_value=-100, max_value=100)
+    priority = serializers.IntegerField(min_value=-10_000, max_value=10_000, required=False)
+
+    class Meta:
+        model = ScoringRule
+        fields = ["id", "model", "name", "rule_type", "field_name", "operator", "value", "points", "priority",
+                  "is_active", "knockout", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        workspace = self.context.get("workspace")
+        if workspace is not None:
+            self.fields["model"].queryset = ScoringModel.objects.filter(workspace=workspace)
+
+    def validate_value(self, value: Any) -> Any:
+        if len(json.dumps(value)) > JSON_VALUE_MAX_CHARS:
+            raise serializers.ValidationError(f"Keep the value under {JSON_VALUE_MAX_CHARS:,} characters of JSON.")
+        return value
+
+
+class ScoringRuleInlineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ScoringRule
+        fields = ["id", "name", "rule_type", "field_name", "operator", "value", "points", "priority", "is_active",
+                  "knockout"]
+        read_only_fields = fields
+
+
+class ScoringModelSerializer(serializers.ModelSerializer):
+    template = serializers.ChoiceField(choices=list(TEMPLATES), required=False, write_only=True,
+                                       help_text="On create: the template to copy (default: the built-in default).")
+    rule_max = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    high_from = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    medium_from = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    learned_weight = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    group_caps = serializers.DictField(required=False, help_text=(
+        'Per group: {"firmographic": {"max_points": 30, "min_points": -10}}.'))
+    ai_points = serializers.DictField(child=serializers.IntegerField(min_value=-100, max_value=100), required=False,
+                                      help_text='{"High": 50, "Medium": 30, "Low": 10}.')
+    engagement = serializers.DictField(required=False, help_text="The engagement part (arrives with events).")
+    rules = ScoringRuleInlineSerializer(many=True, read_only=True)
+    copied_from = serializers.CharField(source="template", read_only=True)
+
+    class Meta:
+        model = ScoringModel
+        fields = ["id", "name", "description", "is_default", "version", "template", "copied_from", "rule_max",
+                  "group_caps", "ai_enabled", "ai_points", "engagement", "learned_weight", "high_from",
+                  "medium_from", "rules", "created_at", "updated_at"]
+        read_only_fields = ["id", "version", "created_at", "updated_at"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        for key in ("group_caps", "ai_points", "engagement"):
+            if key in attrs and len(json.dumps(attrs[key])) > JSON_VALUE_MAX_CHARS:
+                raise serializers.ValidationError({key: [f"Keep it under {JSON_VALUE_MAX_CHARS:,} characters."]})
+        return attrs
+
+
+class TemplateSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    model = serializers.DictField(help_text="The model's settings and rules, as a copy would have them.")
+
+
+class QualificationStageSerializer(serializers.ModelSerializer):
+    stage = serializers.SlugField(max_length=50, help_text='A key such as "mql" or "sql".')
+    minimum_score = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    order = serializers.IntegerField(min_value=-1000, max_value=1000, required=False)
+    required_fields = serializers.ListField(child=serializers.CharField(max_length=200), max_length=20,
+                                            required=False)
+    required_actions = serializers.ListField(child=serializers.RegexField(r"^[a-z0-9_]{1,50}$", max_length=50),
+                                             max_length=20, required=False,
+                                             help_text="Event types (email_open, demo_request…).")
+    time_constraint_days = serializers.IntegerField(min_value=1, max_value=3650, required=False, allow_null=True)
+
+    class Meta:
+        model = QualificationStage
+        fields = ["id", "name", "stage", "order", "minimum_score", "required_fields", "required_actions",
+                  "time_constraint_days", "forward_only", "is_active", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class TestRuleInputSerializer(serializers.Serializer):
+    lead_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    offer = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False,
+                                     help_text="For industry_fit: the offer whose ICP counts (default: latest).")
+
+
+class TestRuleResultSerializer(serializers.Serializer):
+    rule = ScoringRuleSerializer()
+    lead = serializers.IntegerField()
+    points_awarded = serializers.IntegerField()
+    rule_applied = serializers.BooleanField()
+    value_seen = serializers.JSONField(allow_null=True)
+
+
+class CalculateInputSerializer(serializers.Serializer):
+    lead_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    offer = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False,
+                                     help_text="Offer id; default: the workspace's latest offer.")
+
+
+class BulkCalculateInputSerializer(serializers.Serializer):
+    lead_ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False,
+                                     allow_empty=False, max_length=100_000)
+    recalculate_all = serializers.BooleanField(default=False)
+    offer = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs.get("lead_ids") and not attrs.get("recalculate_all"):
+            raise serializers.ValidationError('Give "lead_ids", or "recalculate_all": true.')
+        if attrs.get("lead_ids") and attrs.get("recalculate_all"):
+            raise serializers.ValidationError('Give either "lead_ids" or "recalculate_all", not both.')
+        return attrs
+
+
+class LeadScoreSerializer(serializers.Serializer):
+    """A score as the qualification clients read it: the lead, its score and how it moved."""
+
+    id = serializers.IntegerField()
+    lead = serializers.IntegerField(source="lead_id")
+    lead_name = serializers.CharField(source="lead.name")
+    offer = serializers.IntegerField(source="offer_id")
+    score = serializers.IntegerField()
+    intent = serializers.CharField()
+    previous_score = serializers.IntegerField(allow_null=True)
+    score_change = serializers.IntegerField(allow_null=True)
+    score_breakdown = serializers.JSONField()
+    reasoning = serializers.CharField()
+    qualification_stage = serializers.CharField(source="stage")
+    stage_set_by = serializers.CharField(source="stage_set_by.username", default=None, allow_null=True)
+    stage_set_at = serializers.DateTimeField(allow_null=True)
+    cause = serializers.CharField()
+    scoring_model = serializers.IntegerField(source="scoring_model_id", allow_null=True)
+    model_version = serializers.IntegerField(allow_null=True)
+    is_current = serializers.BooleanField()
+    stale = serializers.SerializerMethodField()
+    calculated_at = serializers.DateTimeField(source="created_at")
+
+    def get_stale(self, score: Any) -> bool:
+        return bool(score.stale_cause)
+
+
+class SetStageInputSerializer(serializers.Serializer):
+    lead_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    offer = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    stage = serializers.CharField(max_length=50, allow_null=True,
+                                  help_text="A stage key, or null to let the criteria decide again.")
+
+
+class DistributionSerializer(serializers.Serializer):
+    offer = serializers.IntegerField()
+    total = serializers.IntegerField()
+    average = serializers.FloatField(allow_null=True)
+    buckets = serializers.ListField(child=serializers.DictField())
+    intents = serializers.DictField(child=serializers.IntegerField())
+    stages = serializers.DictField(child=serializers.IntegerField())
+
+
+class PreviewInputSerializer(serializers.Serializer):
+    offer = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    sample_size = serializers.IntegerField(min_value=1, max_value=10_000, default=1000)
+    settings = serializers.DictField(required=False, help_text="Proposed model settings (rule_max, ai_points…).")
+    rules = serializers.ListField(child=serializers.DictField(), required=False, max_length=200,
+                                  help_text="Proposed rules, replacing the model's (same fields as a rule).")

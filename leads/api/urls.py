@@ -1,16 +1,36 @@
 """API routes, plus the short paths of the original one-page spec as aliases."""
 
-from django.urls import path
+from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from leads.api import views
+from leads.api import qualification, views
 
 router = DefaultRouter(trailing_slash=True)
 router.register("offer", views.OfferViewSet, basename="offer")
 router.register("leads", views.LeadViewSet, basename="lead")
 router.register("jobs", views.JobViewSet, basename="job")
+router.register("scoring-models", qualification.ScoringModelViewSet, basename="scoring-model")
+router.register("scoring-rules", qualification.ScoringRuleViewSet, basename="scoring-rule")
+router.register("qualification-criteria", qualification.QualificationCriteriaViewSet, basename="stage")
+router.register("lead-scores", qualification.LeadScoreViewSet, basename="lead-score")
 
-urlpatterns = router.urls
+
+def _undocumented(viewset: type) -> type:
+    # The canonical path documents it; a twin in the schema would only confuse.
+    return type(f"Alias{viewset.__name__}", (viewset,), {"swagger_schema": None})
+
+
+# The original qualification clients' paths, reaching the same views.
+qualification_aliases = DefaultRouter(trailing_slash=True)
+qualification_aliases.include_root_view = False
+qualification_aliases.register("scoring-rules", _undocumented(qualification.ScoringRuleViewSet),
+                               basename="lq-scoring-rule")
+qualification_aliases.register("qualification-criteria", _undocumented(qualification.QualificationCriteriaViewSet),
+                               basename="lq-stage")
+qualification_aliases.register("lead-scores", _undocumented(qualification.LeadScoreViewSet),
+                               basename="lq-lead-score")
+
+urlpatterns = [*router.urls, path("lead-qualification/", include(qualification_aliases.urls))]
 
 
 

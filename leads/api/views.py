@@ -49,6 +49,12 @@ class WorkspaceScopedMixin:
     def workspace(self):
         return request_workspace(self.request)
 
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()  # type: ignore[misc]
+        if not getattr(self, "swagger_fake_view", False) and self.request.user.is_authenticated:
+            context["workspace"] = self.workspace
+        return context
+
 
 class OfferViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
     """Offers: what you sell and to whom (the ICP)."""
@@ -109,12 +115,16 @@ def _result_filters(request: Request) -> selectors.ResultFilters:
         intent = intent.capitalize()
         if intent not in INTENT_CHOICES:
             raise LeadsError("intent must be High, Medium or Low.", code="invalid", details={"intent": [intent]})
+    stage = request.query_params.get("stage")
+    if stage is not None:
+        stage = "" if stage.strip().lower() == "none" else stage.strip()
     ordering = request.query_params.get("ordering") or "-score"
     if ordering not in selectors.RESULT_ORDERINGS:
         raise LeadsError(f"ordering must be one of {', '.join(selectors.RESULT_ORDERINGS)}.", code="invalid",
                          details={"ordering": [ordering]})
     return selectors.ResultFilters(
-        intent=intent, min_score=_int_param(request, "min_score"), max_score=_int_param(request, "max_score"),
+        intent=intent, stage=stage, min_score=_int_param(request, "min_score"),
+        max_score=_int_param(request, "max_score"),
         search=(request.query_params.get("search") or "").strip() or None, ordering=ordering,
     )
 
@@ -123,6 +133,8 @@ RESULT_PARAMS = [
     openapi.Parameter("offer", openapi.IN_QUERY, "Offer id (default: latest offer)", type=openapi.TYPE_INTEGER),
     openapi.Parameter("intent", openapi.IN_QUERY, "High, Medium or Low", type=openapi.TYPE_STRING,
                       enum=INTENT_CHOICES),
+    openapi.Parameter("stage", openapi.IN_QUERY, "Qualification stage key (mql, sql…; none: no stage yet)",
+                      type=openapi.TYPE_STRING),
     openapi.Parameter("min_score", openapi.IN_QUERY, "Lowest score, 0–100", type=openapi.TYPE_INTEGER),
     openapi.Parameter("max_score", openapi.IN_QUERY, "Highest score, 0–100", type=openapi.TYPE_INTEGER),
     openapi.Parameter("search", openapi.IN_QUERY, "Text in name, company, role, industry, location or email",
@@ -228,26 +240,10 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
         offer = selectors.offer_for_request(workspace=self.workspace, offer_id=data.get("offer"))
         lead_ids = data.get("leads")
         if lead_ids is not None:
-            known = set(selectors.lead_list(workspace=self.workspace).filter(pk__in=lead_ids)
-                        .values_list("pk", flat=True))
-            unknown = sorted(set(lead_ids) - known)
-            if unknown:
-                raise LeadsError(f"{len(unknown)} lead id(s) do not exist.", code="unknown_leads",
-                                 details={"leads": unknown[:100]})
+            unknown_lead_ids(self.workspace, lead_ids)
         start = scoring.score_job_start(workspace=self.workspace, user=request.user, offer=offer,
                                         lead_ids=lead_ids, rescore=data["rescore"])
-        job = jobs.job_wait(job=start.job)
-        job_data = s.JobSerializer(job, context={"request": request}).data
-        if not job.is_finished:
-            return Response(job_data, status=status.HTTP_202_ACCEPTED, headers={"Location": job_data["url"]})
-        results = selectors.job_scores(job=job, limit=SCORE_RESPONSE_MAX_RESULTS)
-        body = {
-            "results": s.ScoredLeadSerializer(results, many=True).data,
-            "total_scored": job.processed - job.failed - job.skipped,
-            "scoring_method": job.params.get("scoring_method") or scoring_method(intent_provider_from_settings()),
-            "job": job_data,
-        }
-        return Response(body, status=status.HTTP_200_OK)
+        return score_run_response(request, start.job)
 
     # --- results and export ------------------------------------------------------------------
     def _results_query(self, request: Request) -> tuple[Offer, selectors.ResultFilters]:
@@ -287,6 +283,31 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         response["Content-Disposition"] = f'attachment; filename="leadscore-results-{stamp}.csv"'
         return response
+
+
+def score_run_response(request: Request, job: Job) -> Response:
+    """A scoring run's answer: 200 with its results when it finishes within the wait budget, else 202."""
+    job = jobs.job_wait(job=job)
+    job_data = s.JobSerializer(job, context={"request": request}).data
+    if not job.is_finished:
+        return Response(job_data, status=status.HTTP_202_ACCEPTED, headers={"Location": job_data["url"]})
+    results = selectors.job_scores(job=job, limit=SCORE_RESPONSE_MAX_RESULTS)
+    body = {
+        "results": s.ScoredLeadSerializer(results, many=True).data,
+        "total_scored": job.processed - job.failed - job.skipped,
+        "scoring_method": job.params.get("scoring_method") or scoring_method(intent_provider_from_settings()),
+        "job": job_data,
+    }
+    return Response(body, status=status.HTTP_200_OK)
+
+
+def unknown_lead_ids(workspace: Any, lead_ids: list[int]) -> None:
+    """400 naming the ids that are not leads of this workspace (another workspace's are unknown too)."""
+    known = set(selectors.lead_list(workspace=workspace).filter(pk__in=lead_ids).values_list("pk", flat=True))
+    unknown = sorted(set(lead_ids) - known)
+    if unknown:
+        raise LeadsError(f"{len(unknown)} lead id(s) do not exist.", code="unknown_leads",
+                         details={"leads": unknown[:100]})
 
 
 class JobViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

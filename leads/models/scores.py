@@ -72,6 +72,9 @@ class Score(models.Model):
             models.Index(fields=["offer", "-score", "lead"], condition=Q(is_current=True), name="score_current"),
             models.Index(fields=["offer", "intent", "-score", "lead"], condition=Q(is_current=True),
                          name="score_current_intent"),
+            # Distribution and the stage filter: every column they read, so neither touches the table.
+            models.Index(fields=["offer", "stage", "intent", "score"], condition=Q(is_current=True),
+                         name="score_distribution"),
         ]
 
     def __str__(self) -> str:

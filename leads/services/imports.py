@@ -53,7 +53,7 @@ from django.utils import timezone
 
 from leads.exceptions import ImportFileError
 from leads.metrics import JOBS, LEADS_IMPORTED
-from leads.models import Job, Lead, Workspace
+from leads.models import Job, Lead, Score, ScoreCause, Workspace
 from leads.queue import IMPORT, enqueue
 from leads.services import csv_parsing as cp
 from leads.services.bulk_insert import rows_insert
@@ -540,6 +540,9 @@ class _ImportRun:
                 cursor.executemany(self._update_sql, [
                     (*lead.values, to_json(lead.attributes, connection), lead.key, stamp, lead.id) for lead in dirty
                 ])
+                # New values: the leads' current scores are stale until the next run redoes them.
+                Score.objects.filter(lead_id__in=[lead.id for lead in dirty], is_current=True,
+                                     stale_cause="").update(stale_cause=ScoreCause.UPLOAD)
             if new:
                 workspace_id = self.job.workspace_id
                 empty = to_json({}, connection)

@@ -10,7 +10,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from leads.exceptions import ConflictError
-from leads.models import Lead
+from leads.models import Lead, Score, ScoreCause
 
 DUPLICATE_LEAD = "Another lead in this workspace already has this email, or this name and company."
 
@@ -49,6 +49,8 @@ def lead_update(*, lead: Lead, data: dict[str, Any]) -> Lead:
     try:
         with transaction.atomic():
             lead.save(update_fields=[*changed, "dedupe_key", "updated_at"])
+            # Its scores were made from the old values: the next run without `rescore` redoes them.
+            Score.objects.filter(lead=lead, is_current=True, stale_cause="").update(stale_cause=ScoreCause.MANUAL)
     except IntegrityError as exc:
         raise ConflictError(DUPLICATE_LEAD, code="duplicate_lead") from exc
     return lead

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 
-from leads.models import Offer, Workspace
+from leads.models import Offer, ScoreCause, Workspace
+from leads.services.scoring_models import scores_mark_stale
 
-OFFER_FIELDS = ("name", "value_props", "ideal_use_cases", "adjacent_industries")
+OFFER_FIELDS = ("name", "value_props", "ideal_use_cases", "adjacent_industries", "scoring_model")
 
 
 @transaction.atomic
@@ -27,4 +29,6 @@ def offer_update(*, offer: Offer, data: dict[str, Any]) -> Offer:
     if changed:
         offer.full_clean()
         offer.save(update_fields=[*changed, "updated_at"])
+        # Every field of an offer feeds its scores (the name and lists go to the AI layer too).
+        scores_mark_stale(workspace=offer.workspace, cause=ScoreCause.MODEL_CHANGE, scope=Q(offer=offer))
     return offer

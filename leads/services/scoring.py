@@ -133,7 +133,7 @@ def _facts_row_fields(model: CompiledModel, stages: tuple[CompiledStage, ...]) -
     return (*LEAD_FIELDS, *extra)
 
 
-def _facts(row: tuple, columns: tuple[str, ...], now: datetime) -> LeadFacts:
+def facts_from_row(row: tuple, columns: tuple[str, ...], now: datetime) -> LeadFacts:
     lead = LeadData(*row[1:7])
     if len(columns) == len(LEAD_FIELDS):
         return LeadFacts(lead=lead, now=now)
@@ -157,7 +157,7 @@ def _score_leads(*, rows: list[tuple], columns: tuple[str, ...], offer: Offer, m
     """Facts, knockouts, AI verdicts (only where the model asks for them) and the engine, for a batch."""
     now = timezone.now()
     the_offer = offer_data(offer)
-    facts = [_facts(row, columns, now) for row in rows]
+    facts = [facts_from_row(row, columns, now) for row in rows]
     ask = [i for i, fact in enumerate(facts) if model.spec.ai_enabled and model.knockout_for(fact, the_offer) is None]
     verdicts: dict[int, IntentResult | IntentProviderError] = {}
     if ask:

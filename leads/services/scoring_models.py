@@ -125,7 +125,7 @@ def _bump(model: ScoringModel, user: AbstractBaseUser | None, *, stale: bool = T
 # --- models -------------------------------------------------------------------------------------
 
 
-def _check_settings(data: dict[str, Any], base: ModelSpec) -> None:
+def check_settings(data: dict[str, Any], base: ModelSpec) -> None:
     if data.get("engagement"):
         raise LeadsError(NOT_AVAILABLE_YET.format(field="engagement", part="events API"), code="invalid",
                          details={"engagement": ["Not available yet."]})
@@ -192,7 +192,7 @@ def scoring_model_create(*, workspace: Workspace, user: AbstractBaseUser | None,
         raise LeadsError(UNKNOWN_TEMPLATE.format(key=key, keys=", ".join(TEMPLATES)), code="invalid",
                          details={"template": [f"Unknown template {key!r}."]})
     scoring_model_default(workspace=workspace)
-    _check_settings(data, template.spec)
+    check_settings(data, template.spec)
     spec = replace(template.spec, **{k: data[k] for k in MODEL_SETTINGS if k in data and k not in _LABEL_SETTINGS})
     try:
         with transaction.atomic():
@@ -226,7 +226,7 @@ def scoring_model_update(*, model: ScoringModel, user: AbstractBaseUser | None, 
     model = ScoringModel.objects.select_for_update().get(pk=model.pk)
     changed = [key for key in MODEL_SETTINGS if key in data and getattr(model, key) != data[key]]
     if changed:
-        _check_settings(data, model_spec(model))
+        check_settings(data, model_spec(model))
         for key in changed:
             setattr(model, key, data[key])
         try:

@@ -8,6 +8,11 @@ from rest_framework.test import APIClient
 EXPECTED_PATHS = {
     "/offer/", "/offer/{id}/", "/leads/", "/leads/{id}/", "/leads/upload/", "/leads/score/", "/leads/results/",
     "/leads/export_csv/", "/jobs/", "/jobs/{id}/", "/jobs/{id}/cancel/",
+    # The qualification engine (second stage).
+    "/scoring-models/", "/scoring-models/{id}/", "/scoring-models/templates/", "/scoring-models/{id}/preview/",
+    "/scoring-rules/", "/scoring-rules/{id}/", "/scoring-rules/{id}/test_rule/", "/qualification-criteria/",
+    "/qualification-criteria/{id}/", "/lead-scores/calculate/", "/lead-scores/bulk_calculate/",
+    "/lead-scores/history/", "/lead-scores/distribution/", "/lead-scores/set_stage/",
 }
 
 

@@ -14,6 +14,9 @@ from leads.tests.factories import LeadFactory, OfferFactory
 
 RESULT_KEYS = {"id", "name", "role", "company", "industry", "location", "linkedin_bio", "email", "intent", "score",
                "rule_score", "ai_score", "reasoning", "score_breakdown", "offer", "scored_at", "created_at"}
+# What scoring models add beside the first stage's fields (DESIGN "API of the second stage").
+SECOND_STAGE_KEYS = {"attributes", "qualification_stage", "scoring_model", "model_version", "previous_score",
+                     "score_change", "stale"}
 
 
 @pytest.fixture
@@ -39,7 +42,7 @@ def test_score_answers_results_in_the_original_shape(tenant: Tenant, offer: Offe
     assert body["scoring_method"].startswith("hybrid: rules + local AI")
     assert body["job"]["status"] == "succeeded"
     first = body["results"][0]
-    assert set(first) == RESULT_KEYS
+    assert set(first) == RESULT_KEYS | SECOND_STAGE_KEYS
     assert first["id"] == lead.pk
     assert body["results"][0]["score"] >= body["results"][1]["score"]
     breakdown = first["score_breakdown"]

@@ -1,0 +1,166 @@
+"""Trying rules and models before they count: nothing here writes a score.
+
+- `rule_test(rule, lead, offer)`: what one rule reads on one lead and whether it fires.
+- `scoring_model_preview(model, offer, settings, rules, sample_size)`: a proposed version of a model
+  scored on a sample of the offer's scored leads, against their current scores: both
+  distributions and the leads that move most. The AI verdicts are the ones the current scores hold
+  (nothing is paid for a preview); a lead whose score has none is scored by the local provider when
+  that is the configured one, and otherwise left out and counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from django.utils import timezone
+
+from leads.exceptions import LeadsError
+from leads.models import Lead, Offer, Score, ScoringModel, ScoringRule
+from leads.scoring.engine import evaluate
+from leads.scoring.model import CompiledModel, ModelSpec, RuleSpec, compile_model, compile_rule
+from leads.scoring.operators import RuleConfigError
+from leads.scoring.types import IntentResult, OfferData
+from leads.selectors import DISTRIBUTION_BUCKETS
+from leads.services.intent import intent_provider_from_settings
+from leads.services.scoring import FACT_COLUMNS, LEAD_FIELDS, facts_from_row, offer_data
+from leads.services.scoring_models import MODEL_SETTINGS, check_settings, model_spec, rule_spec
+
+PREVIEW_TOP_CHANGES = 20
+BAD_PROPOSED_RULE = "Proposed rule {index}: {message}"
+_ALL_FACT_COLUMNS = (*LEAD_FIELDS, *sorted(set(FACT_COLUMNS.values())), "attributes")
+
+
+def _facts_of(lead_ids: list[int], now: Any) -> dict[int, Any]:
+    rows = Lead.objects.filter(pk__in=lead_ids).values_list("pk", *_ALL_FACT_COLUMNS)
+    return {row[0]: facts_from_row(row, _ALL_FACT_COLUMNS, now) for row in rows}
+
+
+@dataclass(frozen=True)
+class RuleTest:
+    rule: ScoringRule
+    lead: int
+    points_awarded: int
+    rule_applied: bool
+    value_seen: object
+
+
+def _json_ready(value: object) -> object:
+    if isinstance(value, tuple):
+        return list(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()  # type: ignore[union-attr]
+    return value
+
+
+def rule_test(*, rule: ScoringRule, lead: Lead, offer: Offer | None) -> RuleTest:
+    compiled = compile_rule(rule_spec(rule))
+    facts = _facts_of([lead.pk], timezone.now())[lead.pk]
+    the_offer = offer_data(offer) if offer is not None else OfferData(name="")
+    applied = compiled.fires(facts, the_offer)
+    points = rule.points if applied and not rule.knockout else 0
+    return RuleTest(rule=rule, lead=lead.pk, points_awarded=points, rule_applied=applied,
+                    value_seen=_json_ready(compiled.read(facts)))
+
+
+def _proposed_spec(model: ScoringModel, settings: dict[str, Any] | None,
+                   rules: list[dict[str, Any]] | None) -> ModelSpec:
+    spec = model_spec(model)
+    if settings:
+        unknown = set(settings) - set(MODEL_SETTINGS)
+        if unknown:
+            raise LeadsError(f"Unknown settings: {', '.join(sorted(unknown))}.", code="invalid",
+                             details={"settings": sorted(unknown)})
+        check_settings(settings, spec)
+        spec = replace(spec, **{k: v for k, v in settings.items() if k != "description"})
+    if rules is not None:
+        proposed = []
+        for index, data in enumerate(rules, start=1):
+            try:
+                rule = RuleSpec(name=str(data.get("name") or f"Rule {index}"), operator=str(data.get("operator", "")),
+                                points=data.get("points", 0), field_name=str(data.get("field_name") or ""),
+                                value=data.get("value"), group=str(data.get("rule_type") or "demographic"),
+                                priority=int(data.get("priority", 100)), is_active=bool(data.get("is_active", True)),
+                                knockout=bool(data.get("knockout", False)), id=data.get("id"))
+                compile_rule(rule)
+            except RuleConfigError as exc:
+                message = BAD_PROPOSED_RULE.format(index=index, message=exc.message)
+                raise LeadsError(message, code="invalid", details={"rules": {str(index): {exc.field: [exc.message]}}}
+                                 ) from None
+            except (TypeError, ValueError):
+                message = BAD_PROPOSED_RULE.format(index=index, message="priority must be a whole number.")
+                raise LeadsError(message, code="invalid", details={"rules": {str(index): ["Invalid."]}}) from None
+            proposed.append(rule)
+        spec = replace(spec, rules=tuple(proposed))
+    return replace(spec, version=None)
+
+
+def _distribution(scores: list[int], intents: list[str]) -> dict[str, Any]:
+    buckets = [0] * len(DISTRIBUTION_BUCKETS)
+    for score in scores:
+        buckets[min(max(score, 0) // 20, 4)] += 1
+    return {
+        "average": round(sum(scores) / len(scores), 2) if scores else None,
+        "buckets": [{"range": f"{low}-{high}", "min": low, "max": high, "count": buckets[i]}
+                    for i, (low, high) in enumerate(DISTRIBUTION_BUCKETS)],
+        "intents": {intent: intents.count(intent) for intent in ("High", "Medium", "Low")},
+    }
+
+
+def scoring_model_preview(*, model: ScoringModel, offer: Offer, settings: dict[str, Any] | None,
+                          rules: list[dict[str, Any]] | None, sample_size: int) -> dict[str, Any]:
+    spec = _proposed_spec(model, settings, rules)
+    compiled: CompiledModel = compile_model(spec)
+    current = list(Score.objects.filter(offer=offer, is_current=True).select_related("lead")
+                   .order_by("-lead_id")[:sample_size])
+    now = timezone.now()
+    facts = _facts_of([score.lead_id for score in current], now)
+    the_offer = offer_data(offer)
+    provider = intent_provider_from_settings()
+    missing_verdicts = [s for s in current if compiled.spec.ai_enabled and not s.ai_intent]
+    local_verdicts: dict[int, IntentResult] = {}
+    if missing_verdicts and provider.name == "local":
+        answers = provider.classify_many([facts[s.lead_id].lead for s in missing_verdicts], the_offer)
+        local_verdicts = {s.lead_id: a for s, a in zip(missing_verdicts, answers, strict=True)
+                          if isinstance(a, IntentResult)}
+    before_scores: list[int] = []
+    before_intents: list[str] = []
+    after_scores: list[int] = []
+    after_intents: list[str] = []
+    changes: list[dict[str, Any]] = []
+    left_out = 0
+    for score in current:
+        verdict: IntentResult | None = None
+        if compiled.spec.ai_enabled:
+            if score.ai_intent:
+                ai = score.score_breakdown.get("ai") or {}
+                verdict = IntentResult(score.ai_intent, ai.get("reasoning", ""), score.provider,  # type: ignore[arg-type]
+                                       score.model)
+            else:
+                verdict = local_verdicts.get(score.lead_id)
+                if verdict is None:
+                    left_out += 1
+                    continue
+        result = evaluate(compiled, facts[score.lead_id], the_offer, verdict)
+        before_scores.append(score.score)
+        before_intents.append(score.intent)
+        after_scores.append(result.score)
+        after_intents.append(result.intent)
+        changes.append({"lead": score.lead_id, "lead_name": score.lead.name, "company": score.lead.company,
+                        "current_score": score.score, "proposed_score": result.score,
+                        "change": result.score - score.score, "current_intent": score.intent,
+                        "proposed_intent": result.intent, "proposed_reasoning": result.reasoning})
+    changes.sort(key=lambda c: (-abs(c["change"]), c["lead"]))
+    return {
+        "model": model.pk, "offer": offer.pk, "sample_size": len(after_scores), "left_out_without_verdict": left_out,
+        "proposed": {**spec.to_json(), "id": model.pk},
+        "current_distribution": _distribution(before_scores, before_intents),
+        "proposed_distribution": _distribution(after_scores, after_intents),
+        "summary": {
+            "raised": sum(1 for c in changes if c["change"] > 0),
+            "lowered": sum(1 for c in changes if c["change"] < 0),
+            "unchanged": sum(1 for c in changes if c["change"] == 0),
+            "intent_changed": sum(1 for c in changes if c["current_intent"] != c["proposed_intent"]),
+        },
+        "top_changes": [c for c in changes[:PREVIEW_TOP_CHANGES] if c["change"] != 0],
+    }
