@@ -79,6 +79,9 @@ class Api:
     def post(self, path: str, body: Any) -> Response:
         return self.request("POST", path, json_body=body)
 
+    def patch(self, path: str, body: Any) -> Response:
+        return self.request("PATCH", path, json_body=body)
+
     def upload(self, path: str, csv_path: Path, *, field: str = "file") -> Response:
         """POST the file as multipart/form-data, streamed from disk."""
         boundary = f"bench-{uuid.uuid4().hex}"

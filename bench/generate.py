@@ -3,8 +3,15 @@
 The same (N, seed) always writes the same bytes, so runs on different machines import the same
 file. Rows look like a real CRM export: a mix of decision makers, influencers and everyone else
 (including titles that only *mention* a decision maker), companies and locations with commas, bios
-of ~100–250 characters with quotes, the odd newline and non-ASCII text, and two extra columns that
-the import keeps in `attributes`. Every row has a unique email, so N rows import as N leads.
+of ~100–250 characters with quotes, the odd newline and non-ASCII text, and four extra columns that
+the import keeps in `attributes`: Phone, Lead Source, and two numeric ones written the ways people
+write numbers (Company Size: "51-200", "1,000+", "about 250"; Budget: "50k €", "12.000", "$120k",
+"1,5 Mio €", and blanks), which the scoring models' number rules read. Every row has a unique email,
+so N rows import as N leads.
+
+The numeric columns come from a second random source seeded from the same seed, so the first nine
+columns are byte for byte what they were before those columns existed: import figures stay
+comparable (the file grows by the two columns only).
 """
 
 from __future__ import annotations
@@ -21,7 +28,8 @@ from pathlib import Path
 DEFAULT_SEED = 20240611
 
 # Real exports name their columns loosely; the import matches these by alias.
-HEADER = ["Name", "Job Title", "Company", "Industry", "Location", "LinkedIn Bio", "Email", "Phone", "Lead Source"]
+HEADER = ["Name", "Job Title", "Company", "Industry", "Location", "LinkedIn Bio", "Email", "Phone", "Lead Source",
+          "Company Size", "Budget"]
 
 FIRST_NAMES = [
     "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Elizabeth",
@@ -132,6 +140,16 @@ VERBS = ["close deals", "ship software", "grow revenue", "hire", "make decisions
 EXES = ["Google", "Salesforce", "McKinsey", "Stripe", "SAP", "Deloitte", "Amazon", "Shopify", "Zalando"]
 BUZZ = ["product-led growth", "data-driven decisions", "AI", "RevOps", "zero-trust", "ICP fit", "pipeline velocity"]
 SOURCES = ["webinar", "trade show", "website form", "LinkedIn ad", "referral", "cold outbound", "partner list"]
+# Company Size: one band per company (weights), as a CRM holds it; read as the band's lower bound.
+COMPANY_SIZES: list[tuple[str, int]] = [
+    ("1-10", 8), ("11-50", 14), ("51-200", 18), ("201-500", 14), ("501-1,000", 10), ("1,001-5,000", 10),
+    ("1,000+", 4), ("5,000+", 6), ("10,001+", 4), ("about 250", 2), ("~40", 2), ("500+ employees", 1),
+    ("n/a", 2), ("", 5),
+]
+# Budget: a round amount per lead in one of the ways exports write money; ~15% missing.
+BUDGET_AMOUNTS = [1, 2, 2.5, 3, 5, 7.5, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 75, 80, 100, 120, 150, 200, 250, 300,
+                  400, 500, 750, 1000, 1500, 2000]  # thousands
+BUDGET_MISSING = ["", "", "", "", "n/a", "TBD"]
 EXTRA_TAILS = [
     " Previously led teams at {ex} and {ex2}, across sales, marketing, and ops.",
     " Interested in {field}, {field2}, and how teams adopt new tools.",
@@ -148,14 +166,42 @@ def _weighted(pairs: list[tuple[str, int]]) -> list[str]:
     return [value for value, weight in pairs for _ in range(weight)]
 
 
+def _budget(rng: random.Random) -> str:
+    if rng.random() < 0.15:
+        return rng.choice(BUDGET_MISSING)
+    thousands = rng.choice(BUDGET_AMOUNTS)
+    amount = int(thousands * 1000)
+    style = rng.randrange(8)
+    if style == 0:
+        return f"{thousands:g}k €"
+    if style == 1:
+        return f"{amount:,}".replace(",", ".")  # German thousands: "12.000"
+    if style == 2:
+        return f"€ {amount:,}"
+    if style == 3:
+        return f"${thousands:g}k"
+    if style == 4:
+        return f"{amount:,} USD"
+    if style == 5 and amount >= 1_000_000:
+        return f"{amount / 1_000_000:g}".replace(".", ",") + " Mio €"
+    if style == 6:
+        return f"{amount:,}".replace(",", ".") + " EUR"
+    return str(amount)
+
+
 class LeadGenerator:
     """Rows of a lead CSV (lists of cells, HEADER order) from a seeded random source."""
 
     def __init__(self, seed: int = DEFAULT_SEED) -> None:
         self.rng = random.Random(seed)
+        # The numeric columns draw from their own source, so the other columns don't change with them.
+        # (A str seed is hashed with SHA-512: the same on every machine, whatever PYTHONHASHSEED says.)
+        self.numeric_rng = random.Random(f"{seed}/numeric columns")
         self.titles = _weighted(TITLES)
         self.industries = _weighted(INDUSTRIES)
         self.companies = [f"{head} {tail}" for head in COMPANY_HEADS for tail in COMPANY_TAILS]
+        sizes = _weighted(COMPANY_SIZES)
+        self.company_size = {company: self.numeric_rng.choice(sizes) for company in self.companies}
 
     def _fill(self, template: str, company: str, city: str) -> str:
         rng = self.rng
@@ -195,7 +241,8 @@ class LeadGenerator:
             email = f"{_ascii(first)}.{_ascii(last)}.{index}@{domain}.example.com"
             phone = f"+1 ({rng.randint(200, 999)}) {rng.randint(200, 999)}-{rng.randint(0, 9999):04d}"
             yield [f"{first} {last}", rng.choice(self.titles), company, rng.choice(self.industries), location,
-                   self._bio(company, city), email, phone, rng.choice(SOURCES)]
+                   self._bio(company, city), email, phone, rng.choice(SOURCES), self.company_size[company],
+                   _budget(self.numeric_rng)]
 
 
 def write_csv(path: Path, count: int, *, seed: int = DEFAULT_SEED) -> int:

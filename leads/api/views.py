@@ -224,8 +224,9 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
     @swagger_auto_schema(
         operation_summary="Score leads against an offer",
         operation_description=(
-            "Scores every lead without a current score for the offer (or the `leads` given; `rescore` scores "
-            "again). 200 with the results when the job finishes within the wait budget, else 202 with the job. "
+            "Scores every lead without a current score for the offer, or whose score went stale (the lead, the "
+            "offer or its scoring model changed), or the `leads` given; `rescore` scores them again. 200 with the "
+            "results when the job finishes within the wait budget, else 202 with the job. "
             "While a run for the same offer is going, its job is returned instead of a second run."
         ),
         request_body=s.ScoreInputSerializer,
