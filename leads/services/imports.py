@@ -52,12 +52,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from leads.exceptions import ImportFileError
-from leads.metrics import JOBS, LEADS_IMPORTED
+from leads.metrics import LEADS_IMPORTED
 from leads.models import Job, Lead, Score, ScoreCause, Workspace
 from leads.queue import IMPORT, enqueue
 from leads.services import csv_parsing as cp
 from leads.services.bulk_insert import rows_insert
-from leads.services.jobs import errors_append
+from leads.services.jobs import errors_append, job_finish
 from leads.services.leads import lead_dedupe_key
 from leads.services.upload_store import upload_discard, upload_keep, upload_local_path
 
@@ -264,11 +264,7 @@ def import_jobs_resume() -> int:
 
 
 def _finish(job: Job, status: str, message: str) -> None:
-    job.status = status
-    job.message = message
-    job.finished_at = timezone.now()
-    job.save(update_fields=["status", "message", "finished_at", "total", "updated_at"])
-    JOBS.labels(kind=job.kind, status=status).inc()
+    job_finish(job=job, status=status, message=message, fields=["total"])
 
 
 def _counts(job: Job) -> dict[str, int]:

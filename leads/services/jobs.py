@@ -1,5 +1,7 @@
-"""Job life cycle shared by imports and scoring: queueing, waiting within a budget, cancelling,
-recording errors."""
+"""The job life cycle, for imports and scoring alike: queueing, the moves between states
+(queued -> running -> succeeded / failed / cancelled, each counted in `leadscore_jobs_total`),
+waiting within a budget, cancelling, recording errors. Services call these; none sets a status
+of its own."""
 
 from __future__ import annotations
 
@@ -32,6 +34,21 @@ def job_tasks_queue(*, job_id: int, task_name: str, task_ids: Iterable[int]) -> 
     except QueueUnavailableError as exc:
         job_fail(job_id=job_id, reason=exc.message)
         raise
+
+
+def job_mark_running(*, job: Job) -> None:
+    """A queued job's first task started (a job already running or finished is left alone)."""
+    Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(status=Job.Status.RUNNING,
+                                                                   started_at=timezone.now())
+
+
+def job_finish(*, job: Job, status: str, message: str, fields: Iterable[str] = ()) -> None:
+    """End `job` with `status` and `message`, saving `fields` too (counters the caller changed)."""
+    now = timezone.now()
+    job.status, job.message, job.finished_at = status, message[:2000], now
+    job.started_at = job.started_at or now
+    job.save(update_fields=["status", "message", "finished_at", "started_at", *fields, "updated_at"])
+    JOBS.labels(kind=job.kind, status=status).inc()
 
 
 def job_wait(*, job: Job, timeout: float | None = None, poll_seconds: float = 0.1) -> Job:

@@ -22,7 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from leads.exceptions import IntentProviderError
-from leads.metrics import AI_CALLS, AI_ERRORS, AI_TOKENS, JOBS, LEADS_SCORED
+from leads.metrics import AI_CALLS, AI_ERRORS, AI_TOKENS, LEADS_SCORED
 from leads.models import Job, JobChunk, Lead, Offer, Score, ScoreCause, ScoringModel, Workspace
 from leads.queue import SCORE_CHUNK, enqueue
 from leads.scoring.engine import evaluate
@@ -31,7 +31,7 @@ from leads.scoring.model import CompiledModel
 from leads.scoring.stages import CompiledStage
 from leads.scoring.types import IntentResult, LeadData, OfferData, Usage
 from leads.services.intent import classify_with_cache, intent_provider_from_settings, scoring_method
-from leads.services.jobs import errors_append, job_tasks_queue
+from leads.services.jobs import errors_append, job_finish, job_mark_running, job_tasks_queue
 from leads.services.score_store import ScoreDraft, ScoreTarget, scores_write
 from leads.services.scoring_models import compiled_model, scoring_model_for_offer, stages_compiled
 
@@ -42,6 +42,7 @@ LEAD_FIELDS = ("name", "role", "company", "industry", "location", "linkedin_bio"
 FACT_COLUMNS = {"email": "email", "status": "status", "owner": "owner__username", "tags": "tags",
                 "created_at": "created_at", "days_since_creation": "created_at"}
 RULES_ONLY_PROVIDER = "rules"
+NOTHING_TO_SCORE = "Nothing to score: every selected lead already has a current score (use rescore)."
 
 
 def offer_data(offer: Offer) -> OfferData:
@@ -92,7 +93,6 @@ def score_job_start(
 
         model = scoring_model_for_offer(offer)
         provider = intent_provider_from_settings()
-        now = timezone.now()
         params: dict[str, Any] = {
             "rescore": rescore, "lead_ids_given": lead_ids is not None, "provider": provider.name,
             "model": provider.model, "scoring_method": scoring_method(provider, model),
@@ -112,10 +112,7 @@ def score_job_start(
             batch_size=100,
         )
         if not chunks:
-            job.status, job.started_at, job.finished_at = Job.Status.SUCCEEDED, now, now
-            job.message = "Nothing to score: every selected lead already has a current score (use rescore)."
-            job.save(update_fields=["status", "started_at", "finished_at", "message", "updated_at"])
-            JOBS.labels(kind=job.kind, status=job.status).inc()
+            job_finish(job=job, status=Job.Status.SUCCEEDED, message=NOTHING_TO_SCORE)
     chunk_ids = list(JobChunk.objects.filter(job=job).order_by("index").values_list("pk", flat=True))
     job_tasks_queue(job_id=job.pk, task_name=SCORE_CHUNK, task_ids=chunk_ids)
     job.refresh_from_db()
@@ -210,9 +207,7 @@ def score_chunk_run(chunk_id: int) -> None:
     job = chunk.job
     if job.is_finished:
         return
-    if job.status == Job.Status.QUEUED:
-        Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
-            status=Job.Status.RUNNING, started_at=timezone.now())
+    job_mark_running(job=job)
 
     offer = job.offer
     model, compiled = _model_of_job(job)
@@ -246,11 +241,10 @@ def score_chunk_run(chunk_id: int) -> None:
         job.completion_tokens = F("completion_tokens") + usage.completion_tokens
         fields = ["processed", "failed", "skipped", "ai_requests", "prompt_tokens", "completion_tokens", "updated_at"]
         fields += errors_append(job, errors)
-        if not JobChunk.objects.filter(job_id=job.pk, done=False).exists():
-            job.status = Job.Status.SUCCEEDED
-            job.finished_at = timezone.now()
-            fields += ["status", "finished_at"]
         job.save(update_fields=fields)
+        if not JobChunk.objects.filter(job_id=job.pk, done=False).exists():
+            job.refresh_from_db(fields=["processed", "failed", "skipped", "total", "started_at"])
+            job_finish(job=job, status=Job.Status.SUCCEEDED, message=_finish_message(job))
 
     provider_name = job.params.get("provider", "local")
     LEADS_SCORED.labels(provider=provider_name).inc(len(scored.drafts))
@@ -260,9 +254,6 @@ def score_chunk_run(chunk_id: int) -> None:
         AI_TOKENS.labels(provider=provider_name, kind="completion").inc(usage.completion_tokens)
     if errors:
         AI_ERRORS.labels(provider=provider_name).inc(len(errors))
-    job.refresh_from_db(fields=["status", "processed", "failed", "skipped", "total"])
-    if job.status == Job.Status.SUCCEEDED:
-        _finish_message(job)
 
 
 AI_FAILED = "The AI layer could not classify this lead; it keeps its previous score. Try again shortly."
@@ -287,15 +278,14 @@ def lead_score_now(*, lead: Lead, offer: Offer) -> Score:
     return Score.objects.select_related("lead").get(lead=lead, offer=offer, is_current=True)
 
 
-def _finish_message(job: Job) -> None:
+def _finish_message(job: Job) -> str:
     scored = job.processed - job.failed - job.skipped
     message = f"Scored {scored} of {job.total} leads."
     if job.failed:
         message += f" {job.failed} could not be classified by the AI layer and stay unscored; run again to retry them."
     if job.skipped:
         message += f" {job.skipped} were skipped (deleted or already scored meanwhile)."
-    Job.objects.filter(pk=job.pk).update(message=message)
-    JOBS.labels(kind=job.kind, status=job.status).inc()
+    return message
 
 
 def score_jobs_resume() -> int:
