@@ -104,7 +104,11 @@ def _assemble(spec: ModelSpec, hits: list[_Hit], verdict: IntentResult | None) -
     rules_raw = 0
     for group, raw in raw_by_group.items():
         cap = spec.group_caps.get(group) or {}
-        points = min(max(raw, cap.get("min_points", raw)), cap.get("max_points", raw))
+        points = raw
+        if "max_points" in cap:
+            points = min(points, cap["max_points"])
+        if "min_points" in cap:
+            points = max(points, cap["min_points"])
         entry: dict[str, Any] = {"group": group, "points": points}
         if points != raw:
             entry["capped_from"] = raw

@@ -157,7 +157,7 @@ def field_reader(name: str) -> Reader:
             raise ValueError(UNKNOWN_FIELD.format(name=name, computed=", ".join(
                 [*COMPUTED_FIELDS, "events.<type>.count", "events.<type>.count_<N>d"])))
         return _events_reader(match[1], int(match[2]) if match[2] else None)
-    if name.startswith("attributes."):
+    if key.startswith("attributes."):
         column = name[len("attributes."):]
         if not column:
             raise ValueError(UNKNOWN_FIELD.format(name=name, computed=", ".join(COMPUTED_FIELDS)))

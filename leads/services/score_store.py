@@ -147,8 +147,10 @@ def score_stage_set(*, score: Score, stage: str | None, user: AbstractBaseUser) 
     score.pk = None
     score.previous_score, score.score_change, score.cause = score.score, 0, ScoreCause.MANUAL
     if stage is None:
-        # Back to the criteria: the next run decides, so the score is stale until then.
-        score.stage_set_by, score.stage_set_at, score.stale_cause = None, None, ScoreCause.MANUAL
+        # Back to the criteria: the next run decides afresh (the hand-set stage is not a stage the
+        # lead reached, so forward-only must not keep it), and the score is stale until then.
+        score.stage, score.stage_set_by, score.stage_set_at = "", None, None
+        score.stale_cause = ScoreCause.MANUAL
     else:
         score.stage, score.stage_set_by, score.stage_set_at = stage, user, timezone.now()
     score.save(force_insert=True)
