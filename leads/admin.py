@@ -123,6 +123,10 @@ class ScoringRuleForm(forms.ModelForm):
                   "knockout"]
         help_texts = {"value": 'JSON: "text", 50000, ["a", "b"], [10, 20]; role_level: "decision_maker"; '
                                'industry_fit: "exact".'}
+        widgets = {"value": forms.Textarea(attrs={"rows": 2, "cols": 36}),
+                   "name": forms.TextInput(attrs={"size": 24}), "rule_type": forms.TextInput(attrs={"size": 12}),
+                   "field_name": forms.TextInput(attrs={"size": 18}), "priority": forms.NumberInput(attrs={"size": 4}),
+                   "points": forms.NumberInput(attrs={"size": 4})}
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -154,6 +158,8 @@ class ScoringModelForm(forms.ModelForm):
         model = ScoringModel
         fields = ["workspace", "name", "description", "is_default", "rule_max", "group_caps", "ai_enabled",
                   "ai_points", "high_from", "medium_from"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3}), "group_caps": forms.Textarea(attrs={"rows": 3}),
+                   "ai_points": forms.Textarea(attrs={"rows": 2})}
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
