@@ -205,7 +205,7 @@ class LeadScoreViewSet(WorkspaceScopedMixin, viewsets.GenericViewSet):
         offer = selectors.offer_for_request(workspace=self.workspace, offer_id=data.get("offer"))
         lead_ids = data.get("lead_ids")
         if lead_ids:
-            unknown_lead_ids(self.workspace, lead_ids)
+            unknown_lead_ids(self.workspace, lead_ids, field="lead_ids")
         start = scoring.score_job_start(workspace=self.workspace, user=request.user, offer=offer,
                                         lead_ids=lead_ids or None, rescore=True)
         return score_run_response(request, start.job)

@@ -302,13 +302,14 @@ def score_run_response(request: Request, job: Job) -> Response:
     return Response(body, status=status.HTTP_200_OK)
 
 
-def unknown_lead_ids(workspace: Any, lead_ids: list[int]) -> None:
-    """400 naming the ids that are not leads of this workspace (another workspace's are unknown too)."""
+def unknown_lead_ids(workspace: Any, lead_ids: list[int], *, field: str = "leads") -> None:
+    """400 naming the ids that are not leads of this workspace (another workspace's are unknown too),
+    under the request's own `field`."""
     known = set(selectors.lead_list(workspace=workspace).filter(pk__in=lead_ids).values_list("pk", flat=True))
     unknown = sorted(set(lead_ids) - known)
     if unknown:
         raise LeadsError(f"{len(unknown)} lead id(s) do not exist.", code="unknown_leads",
-                         details={"leads": unknown[:100]})
+                         details={field: unknown[:100]})
 
 
 class JobViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

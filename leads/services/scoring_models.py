@@ -10,6 +10,7 @@ scoring.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from functools import lru_cache
 from typing import Any
@@ -80,14 +81,19 @@ def model_spec(model: ScoringModel, *, rules: list[ScoringRule] | None = None) -
 
 
 @lru_cache(maxsize=64)
-def _compiled(model_id: int, version: int) -> CompiledModel:
-    snapshot = ScoringModelVersion.objects.get(model_id=model_id, version=version)
-    return compile_model(ModelSpec.from_json(snapshot.spec))
+def _compiled(spec_json: str) -> CompiledModel:
+    return compile_model(ModelSpec.from_json(json.loads(spec_json)))
 
 
 def compiled_model(model: ScoringModel) -> CompiledModel:
-    """The model compiled at its current version: once per (model, version) per process."""
-    return _compiled(model.pk, model.version)
+    """The model compiled at `model.version`: once per distinct snapshot per process.
+
+    Keyed on the snapshot's content, not on (id, version): a test database hands the same ids out
+    again after each rollback, and a restored backup could too, so an id alone could answer with
+    another model. Reading the snapshot is one small query per scoring chunk.
+    """
+    spec = ScoringModelVersion.objects.values_list("spec", flat=True).get(model_id=model.pk, version=model.version)
+    return _compiled(json.dumps(spec, sort_keys=True, separators=(",", ":")))
 
 
 def _snapshot(model: ScoringModel, user: AbstractBaseUser | None) -> None:
