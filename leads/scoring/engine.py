@@ -95,7 +95,17 @@ def _knocked_out(spec: ModelSpec, rule: CompiledRule) -> ScoreResult:
     )
 
 
-def _assemble(spec: ModelSpec, hits: list[_Hit], verdict: IntentResult | None) -> ScoreResult:
+@dataclass(frozen=True, slots=True)
+class _RulePart:
+    """Everything the fired rules contribute, the same for every lead that fires the same rules."""
+
+    rule_score: int
+    component: dict[str, Any]
+    legacy_rules: list[dict[str, Any]]
+    reasoning: str
+
+
+def _rule_part(spec: ModelSpec, hits: list[_Hit]) -> _RulePart:
     # Groups in the order their first rule fired, each held within its cap.
     raw_by_group: dict[str, int] = {}
     for hit in hits:
@@ -115,15 +125,22 @@ def _assemble(spec: ModelSpec, hits: list[_Hit], verdict: IntentResult | None) -
         groups.append(entry)
         rules_raw += points
     rule_score = min(rules_raw, spec.rule_max)
-    rules_component: dict[str, Any] = {
+    component: dict[str, Any] = {
         "part": "rules", "points": rule_score,
         "rules": [{"rule_id": h.rule_id, "label": h.label, "group": h.group, "points": h.points} for h in hits],
         "groups": groups,
     }
     if rule_score != rules_raw:
-        rules_component["capped_from"] = rules_raw
+        component["capped_from"] = rules_raw
+    reasoning = ", ".join(f"{h.label} ({_points(h.points)})" for h in hits) or NO_RULE_REASONING
+    if rule_score != sum(h.points for h in hits):
+        reasoning += f"; {rule_score} after caps"
+    return _RulePart(rule_score, component, [{"label": h.label, "points": h.points} for h in hits], reasoning)
 
-    components: list[dict[str, Any]] = [rules_component]
+
+def _assemble(spec: ModelSpec, part: _RulePart, verdict: IntentResult | None) -> ScoreResult:
+    rule_score = part.rule_score
+    components: list[dict[str, Any]] = [part.component]
     if spec.ai_enabled:
         if verdict is None:
             raise ValueError("This scoring model has an AI part: a verdict is needed.")
@@ -141,14 +158,11 @@ def _assemble(spec: ModelSpec, hits: list[_Hit], verdict: IntentResult | None) -
 
     total = rule_score + ai_score
     score = min(max(total, 0), 100)
-    rule_part = ", ".join(f"{h.label} ({_points(h.points)})" for h in hits) or NO_RULE_REASONING
-    if rule_score != sum(h.points for h in hits):
-        rule_part += f"; {rule_score} after caps"
     breakdown: dict[str, Any] = {
         "rule_score": rule_score,
         "ai_score": ai_score,
         "ai_intent": ai_intent,
-        "rules": [{"label": h.label, "points": h.points} for h in hits],
+        "rules": part.legacy_rules,
         "ai": ai_detail,
         "components": components,
         "model": _model_ref(spec),
@@ -161,9 +175,15 @@ def _assemble(spec: ModelSpec, hits: list[_Hit], verdict: IntentResult | None) -
         score=score,
         intent=intent_for(score, high_from=spec.high_from, medium_from=spec.medium_from),
         ai_intent=ai_intent,
-        reasoning=f"[Rule: {rule_part}] [AI: {ai_reasoning}]",
+        reasoning=f"[Rule: {part.reasoning}] [AI: {ai_reasoning}]",
         breakdown=breakdown,
     )
+
+
+# Rule parts are kept per compiled model and set of fired rules: leads share few combinations, and
+# the part is the costliest piece of a breakdown to build. Results share these dicts, which nobody
+# mutates (they are stored as they are).
+_RULE_PARTS_MAX = 20_000
 
 
 def evaluate(model: CompiledModel, facts: LeadFacts, offer: OfferData, verdict: IntentResult | None) -> ScoreResult:
@@ -175,9 +195,16 @@ def evaluate(model: CompiledModel, facts: LeadFacts, offer: OfferData, verdict: 
     knockout = model.knockout_for(facts, offer)
     if knockout is not None:
         return _knocked_out(model.spec, knockout)
-    hits = [_Hit(rule.spec.id, rule.spec.name, rule.spec.group, rule.spec.points)
-            for rule in model.rules if rule.fires(facts, offer)]
-    return _assemble(model.spec, hits, verdict)
+    rules = model.rules
+    fired = tuple(i for i, rule in enumerate(rules) if rule.fires(facts, offer))
+    parts = model.rule_parts
+    part = parts.get(fired)
+    if part is None:
+        if len(parts) >= _RULE_PARTS_MAX:
+            parts.clear()
+        specs = [rules[i].spec for i in fired]
+        part = parts[fired] = _rule_part(model.spec, [_Hit(r.id, r.name, r.group, r.points) for r in specs])
+    return _assemble(model.spec, part, verdict)
 
 
 # --- the first stage's entry points, now the built-in default model -------------------------------
@@ -187,7 +214,8 @@ DEFAULT_MODEL: CompiledModel = compile_model(default_model_spec())
 
 def combine(hits: list[RuleHit], verdict: IntentResult) -> ScoreResult:
     """The default model's score of rule hits already computed plus an AI verdict."""
-    return _assemble(DEFAULT_MODEL.spec, [_Hit(None, hit.label, "", hit.points) for hit in hits], verdict)
+    spec = DEFAULT_MODEL.spec
+    return _assemble(spec, _rule_part(spec, [_Hit(None, hit.label, "", hit.points) for hit in hits]), verdict)
 
 
 def score_lead(lead: LeadData, offer: OfferData, verdict: IntentResult, *, now: datetime | None = None) -> ScoreResult:

@@ -83,12 +83,11 @@ Matcher = Callable[[LeadFacts, OfferData], bool]
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
     spec: RuleSpec
+    #: The value the rule looks at (what `test_rule` shows as `value_seen`).
     read: Reader
-    #: Whether the rule matches, given the value `read` returned and the offer.
-    matches: Callable[[object, LeadFacts, OfferData], bool]
-
-    def fires(self, facts: LeadFacts, offer: OfferData) -> bool:
-        return self.matches(self.read(facts), facts, offer)
+    #: Whether the rule matches: one closure composed at compile time, since it runs for every
+    #: rule of every lead (a million leads under 20 rules is twenty million calls).
+    fires: Matcher
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +97,8 @@ class CompiledModel:
     knockouts: tuple[CompiledRule, ...]
     #: Whether any rule reads uploaded columns: services load `attributes` only then.
     needs_attributes: bool
+    #: The engine's memo of rule parts per set of fired rules (see engine.evaluate).
+    rule_parts: dict[tuple[int, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
     def knockout_for(self, facts: LeadFacts, offer: OfferData) -> CompiledRule | None:
         for rule in self.knockouts:
@@ -110,20 +111,25 @@ def _whole(value: object, low: int, high: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
-def _builtin(spec: RuleSpec) -> tuple[Reader, Callable[[object, LeadFacts, OfferData], bool]]:
+def _builtin(spec: RuleSpec) -> tuple[Reader, Matcher]:
     if spec.operator == "role_level":
         level = ROLE_LEVELS.get(str(spec.value))
         if level is None:
             raise RuleConfigError("value", BAD_ROLE_LEVEL)
-        return field_reader(spec.field_name or "role"), lambda v, f, o: classify_title(str(v or "")) is level
+        read = field_reader(spec.field_name or "role")
+        if (spec.field_name or "role").strip().lower() in ("role", "title"):  # the common case, one call less
+            return read, lambda f, o: classify_title(f.lead.role) is level
+        return read, lambda f, o: classify_title(str(read(f) or "")) is level
     if spec.operator == "industry_fit":
         fit = INDUSTRY_FITS.get(str(spec.value))
         if fit is None:
             raise RuleConfigError("value", BAD_INDUSTRY_FIT)
-        return (field_reader(spec.field_name or "industry"),
-                lambda v, f, o: offer_profile(o).industry_fit(str(v or "")) is fit)
+        read = field_reader(spec.field_name or "industry")
+        if (spec.field_name or "industry").strip().lower() == "industry":
+            return read, lambda f, o: offer_profile(o).industry_fit(f.lead.industry) is fit
+        return read, lambda f, o: offer_profile(o).industry_fit(str(read(f) or "")) is fit
     # profile_complete: the six profile fields hold real values (placeholders count as missing).
-    return (lambda f: is_complete(f.lead)), lambda v, f, o: bool(v)
+    return (lambda f: is_complete(f.lead)), lambda f, o: is_complete(f.lead)
 
 
 def compile_rule(spec: RuleSpec) -> CompiledRule:
@@ -132,18 +138,18 @@ def compile_rule(spec: RuleSpec) -> CompiledRule:
         raise RuleConfigError("points", BAD_POINTS)
     if spec.operator in BUILTIN_MATCHERS:
         try:
-            read, matches = _builtin(spec)
+            read, fires = _builtin(spec)
         except ValueError as exc:
             if isinstance(exc, RuleConfigError):
                 raise
             raise RuleConfigError("field_name", str(exc)) from None
-        return CompiledRule(spec, read, matches)
+        return CompiledRule(spec, read, fires)
     predicate = compile_condition(spec.operator, spec.value)
     try:
         read = field_reader(spec.field_name)
     except ValueError as exc:
         raise RuleConfigError("field_name", str(exc)) from None
-    return CompiledRule(spec, read, lambda value, facts, offer: predicate(value, facts.now))
+    return CompiledRule(spec, read, lambda facts, offer: predicate(read(facts), facts.now))
 
 
 def validate_settings(spec: ModelSpec) -> None:

@@ -13,6 +13,7 @@ score, else why the current score went stale, else `rescore`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -74,10 +75,34 @@ _TRANSITION_COLUMNS = ("workspace_id", "lead_id", "offer_id", "previous_score", 
                        "previous_stage", "stage", "cause", "created_at")
 
 
+_CURRENT_COLUMNS = ("lead_id", "score", "intent", "stage", "stale_cause", "stage_set_by_id", "stage_set_at")
+
+
 def _current_scores(offer_id: int, lead_ids: list[int]) -> dict[int, _Current]:
-    rows = (Score.objects.filter(offer_id=offer_id, lead_id__in=lead_ids, is_current=True)
-            .values_list("lead_id", "score", "intent", "stage", "stale_cause", "stage_set_by_id", "stage_set_at"))
-    return {lead_id: _Current(*rest) for lead_id, *rest in rows}
+    """The current scores of these leads, read with one statement. Raw SQL: for a chunk's 2,000 ids
+    the ORM spent longer preparing the IN list than the database spent answering it."""
+    quote = connection.ops.quote_name
+    sql = (f"SELECT {', '.join(quote(c) for c in _CURRENT_COLUMNS)} FROM {quote(Score._meta.db_table)} "
+           f"WHERE {quote('offer_id')} = %s AND {quote('is_current')} AND {quote('lead_id')} IN "
+           f"({', '.join(['%s'] * len(lead_ids))})")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [offer_id, *lead_ids])
+        rows = cursor.fetchall()
+    set_at = Score._meta.get_field("stage_set_at").get_col(Score._meta.db_table)
+    converters = connection.ops.get_db_converters(set_at)  # SQLite hands datetimes back as text
+    current = {}
+    for lead_id, score, intent, stage, stale_cause, set_by, stamp in rows:
+        if stamp is not None:
+            for convert in converters:
+                stamp = convert(stamp, set_at, connection)
+        current[lead_id] = _Current(score, intent, stage, stale_cause, set_by, stamp)
+    return current
+
+
+def _breakdown_json(breakdown: dict[str, Any]) -> str:
+    # Compact, and without DjangoJSONEncoder: breakdowns hold only JSON types, and this runs for
+    # every score written (a third of a chunk's write time went to encoding).
+    return json.dumps(breakdown, ensure_ascii=False, separators=(",", ":"))
 
 
 def scores_write(target: ScoreTarget, drafts: Sequence[ScoreDraft], *, cause: str | None = None) -> int:
@@ -88,7 +113,6 @@ def scores_write(target: ScoreTarget, drafts: Sequence[ScoreDraft], *, cause: st
         return 0
     lead_ids = [draft.lead_id for draft in drafts]
     current = _current_scores(target.offer_id, lead_ids)
-    breakdown_field = Score._meta.get_field("score_breakdown")
     now = timezone.now()
     stamp = connection.ops.adapt_datetimefield_value(now)
     scores: list[tuple[Any, ...]] = []
@@ -106,7 +130,7 @@ def scores_write(target: ScoreTarget, drafts: Sequence[ScoreDraft], *, cause: st
         scores.append((
             target.workspace_id, draft.lead_id, target.offer_id, target.job_id, True, result.rule_score,
             result.ai_score, result.score, result.intent, result.ai_intent, result.reasoning,
-            breakdown_field.get_db_prep_save(result.breakdown, connection), draft.provider, draft.ai_model,
+            _breakdown_json(result.breakdown), draft.provider, draft.ai_model,
             target.scoring_model_id, target.model_version, stage, set_by,
             connection.ops.adapt_datetimefield_value(set_at) if set_at else None,
             before.score if before else None, result.score - before.score if before else None,
@@ -119,8 +143,11 @@ def scores_write(target: ScoreTarget, drafts: Sequence[ScoreDraft], *, cause: st
                 stamp,
             ))
     if current:
-        Score.objects.filter(offer_id=target.offer_id, lead_id__in=list(current), is_current=True).update(
-            is_current=False)
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {quote(Score._meta.db_table)} SET {quote('is_current')} = %s "
+                           f"WHERE {quote('offer_id')} = %s AND {quote('is_current')} AND {quote('lead_id')} IN "
+                           f"({', '.join(['%s'] * len(current))})", [False, target.offer_id, *current])
     rows_insert(Score._meta.db_table, _SCORE_COLUMNS, scores)
     if transitions:
         rows_insert(ScoreTransition._meta.db_table, _TRANSITION_COLUMNS, transitions)
