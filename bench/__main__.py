@@ -5,8 +5,10 @@ never turn into updates and every run starts from the same state):
 
 1. Generate the CSVs (fixed seed) into a temporary directory.
 2. For each size and run: start the stack, upload the CSV (import), score every lead with the local
-   provider, and — on the first run of the largest size — measure results latency and the export.
-   The import and export floors run on the same data in the same process.
+   provider (the workspace's default model), measure the export (first run of each size) and results
+   latency (first run of the largest size), then score the same leads again for a new offer that uses
+   a custom 20-rule scoring model (custom_model), and on the first run time the score distribution
+   endpoint (distribution). The import and export floors run on the same data in the same process.
 3. The openai provider: a second stack configured against `leads.tests.llm_server` on 127.0.0.1
    with the given latency; each run scores the leads against a new offer (so the verdict cache of
    the previous run cannot answer).
@@ -39,6 +41,11 @@ from bench.stack import HOST, REPO, Stack, free_port, kill_group
 
 RESULTS_DIR = Path(__file__).absolute().parent / "results"
 SMALL_MAX = 100_000  # sizes up to this get `runs` runs; larger ones `large_runs`
+PHASES = ("import", "score", "custom_model", "results", "export", "distribution", "openai")
+# Phases run on the leads of each size (the rest: openai, on its own stack).
+SIZE_PHASES = {"import", "score", "custom_model", "results", "export", "distribution"}
+# Phases that need every lead scored by the default model first.
+AFTER_SCORE = {"custom_model", "results", "export", "distribution"}
 
 
 @dataclass
@@ -48,13 +55,14 @@ class Config:
     runs: int = 3
     large_runs: int = 1
     results_reps: int = 20
+    distribution_reps: int = 20
     export_runs: int = 3
     openai_leads: int = 2000
     openai_runs: int = 3
     latency_ms: float = 200.0
     concurrency: int = 16
     seed: int = DEFAULT_SEED
-    phases: list[str] = field(default_factory=lambda: ["import", "score", "results", "export", "openai"])
+    phases: list[str] = field(default_factory=lambda: list(PHASES))
     out: str = "latest"
     keep_temp: bool = False
     debug: bool = True
@@ -74,12 +82,13 @@ def parse_args(argv: list[str] | None) -> Config:
     parser.add_argument("--large-runs", type=int, help=f"runs per size above {SMALL_MAX:,} (default 1)")
     parser.add_argument("--export-runs", type=int, help="export runs at the largest size (default 3)")
     parser.add_argument("--results-reps", type=int, help="requests per results query (default 20)")
+    parser.add_argument("--distribution-reps", type=int, help="requests of the distribution endpoint (default 20)")
     parser.add_argument("--openai-leads", type=int, help="leads scored by the openai provider (default 2000)")
     parser.add_argument("--openai-runs", type=int, help="openai scoring runs (default 3)")
     parser.add_argument("--latency-ms", type=float, help="latency of the fake LLM server (default 200)")
     parser.add_argument("--concurrency", type=int, help="OPENAI_CONCURRENCY (default 16)")
     parser.add_argument("--seed", type=int, help=f"generator seed (default {DEFAULT_SEED})")
-    parser.add_argument("--phases", help="comma-separated subset of import,score,results,export,openai")
+    parser.add_argument("--phases", help=f"comma-separated subset of {','.join(PHASES)}")
     parser.add_argument("--out", help="results file stem in bench/results, or a path (default latest; quick: quick)")
     parser.add_argument("--no-debug", action="store_true",
                         help="run the server with DEBUG=0 (a generated SECRET_KEY) instead of make run's DEBUG=1")
@@ -90,25 +99,25 @@ def parse_args(argv: list[str] | None) -> Config:
     if args.quick:
         config = Config(quick=True, sizes=[2_000, 10_000], runs=3, results_reps=10, export_runs=3, openai_leads=300,
                         openai_runs=2, out="quick")
-    for name in ("sizes", "runs", "large_runs", "export_runs", "results_reps", "openai_leads", "openai_runs",
-                 "latency_ms", "concurrency", "seed", "out"):
+    for name in ("sizes", "runs", "large_runs", "export_runs", "results_reps", "distribution_reps", "openai_leads",
+                 "openai_runs", "latency_ms", "concurrency", "seed", "out"):
         value = getattr(args, name)
         if value is not None:
             setattr(config, name, value)
     if args.phases:
         config.phases = [p.strip() for p in args.phases.split(",") if p.strip()]
-        unknown = set(config.phases) - set(Config().phases)
+        unknown = set(config.phases) - set(PHASES)
         if unknown:
             parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
-        if {"score", "results", "export"} & set(config.phases) and "import" not in config.phases:
+        if (SIZE_PHASES - {"import"}) & set(config.phases) and "import" not in config.phases:
             config.phases.insert(0, "import")  # they need leads; the import is then measured too
-        if {"results", "export"} & set(config.phases) and "score" not in config.phases:
-            config.phases.insert(1, "score")
+        if AFTER_SCORE & set(config.phases) and "score" not in config.phases:
+            config.phases.insert(1, "score")  # the custom model is compared with it; the others read scores
     config.sizes = sorted(set(config.sizes))
     config.keep_temp = args.keep_temp
     config.debug = not args.no_debug
-    if min(config.sizes) < 1 or config.runs < 1 or config.large_runs < 1:
-        parser.error("sizes and runs must be positive")
+    if min(config.sizes) < 1 or config.runs < 1 or config.large_runs < 1 or config.distribution_reps < 1:
+        parser.error("sizes, runs and repetitions must be positive")
     return config
 
 
@@ -156,6 +165,46 @@ def measure_exports(api: Api, sampler: TreeSampler, db_path: Path, offer_id: int
     return {"rows": size, "runs": exports, "floor": export_floors}
 
 
+def measure_custom_model(api: Api, sampler: TreeSampler, size: int, run: int,
+                         default: dict[str, Any]) -> dict[str, Any]:
+    """Score the same leads for a new offer (the bench offer's fields) that uses a 20-rule custom model.
+
+    Timed exactly as the default-model `score` phase before it (phases.measure_score: the same POST,
+    the same wait and poll); `default` is that phase's result of this run, so the ratio compares the
+    two on the same database and stack.
+    """
+    model = phases.create_custom_model(api, f"Bench custom model {size}-{run}")
+    offer = phases.create_offer_with_model(api, "Pipeline autopilot (custom model)", model["model_id"])
+    log(f"custom model {model['model_id']}: {model['rules']} rules (template {phases.CUSTOM_MODEL_TEMPLATE!r} "
+        f"+ {len(phases.CUSTOM_MODEL_RULES)}), set up in {model['setup_seconds']:.2f} s; offer {offer['id']}")
+    result = phases.measure_score(api, size, sampler, offer_id=offer["id"])
+    ratio = result["seconds"] / default["seconds"]
+    log(f"custom-model score {size:,}: {result['seconds']:.2f} s ({result['leads_per_s']:,.0f} leads/s), "
+        f"{ratio:.2f}× the default model's {default['seconds']:.2f} s")
+    return {**result, **model, "offer_id": offer["id"], "default_seconds": default["seconds"],
+            "default_leads_per_s": default["leads_per_s"], "ratio": ratio}
+
+
+def measure_distributions(api: Api, config: Config, size: int, offer_id: int,
+                          custom_offer_id: int | None) -> dict[str, Any]:
+    """Time the distribution of the bench offer; check the custom-model offer's too (one request)."""
+    result = phases.measure_distribution(api, offer_id, size, reps=config.distribution_reps)
+    log(f"distribution {size:,}: p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms "
+        f"({result['requests']} requests), total {result['total']}, average {result['average']}")
+    checks = [("bench offer", result)]
+    if custom_offer_id is not None:
+        result["custom_offer"] = phases.distribution_check(api, custom_offer_id, size)
+        checks.append(("custom-model offer", result["custom_offer"]))
+        log(f"distribution {size:,} of the custom-model offer: total {result['custom_offer']['total']}, "
+            f"average {result['custom_offer']['average']}")
+    for label, check in checks:
+        if not check["total_ok"] or not check["parts_add_up"]:
+            log(f"WARNING: distribution of the {label} ({check['offer']}) answered total {check['total']} "
+                f"(totals seen: {check.get('totals_seen', [check['total']])}; buckets/intents/stages sum to "
+                f"{check['sums']}), {size:,} leads were scored")
+    return result
+
+
 def run_sizes(config: Config, root: Path, csvs: dict[int, Path], data: dict[str, Any]) -> None:
     largest = max(config.sizes)
     want = set(config.phases)
@@ -174,8 +223,9 @@ def run_sizes(config: Config, root: Path, csvs: dict[int, Path], data: dict[str,
                     data["import"].setdefault(str(size), []).append(result)
                     log(f"import {size:,}: {result['seconds']:.2f} s ({result['rows_per_s']:,.0f} rows/s), "
                         f"peak RSS {result['peak_process_mb']} MB ({result['peak_process']})")
+                    default_score = None
                     if "score" in want:
-                        result = phases.measure_score(api, size, sampler)
+                        default_score = result = phases.measure_score(api, size, sampler)
                         data["score_local"].setdefault(str(size), []).append(result)
                         log(f"score {size:,}: {result['seconds']:.2f} s ({result['leads_per_s']:,.0f} leads/s), "
                             f"peak RSS {result['peak_process_mb']} MB")
@@ -189,6 +239,16 @@ def run_sizes(config: Config, root: Path, csvs: dict[int, Path], data: dict[str,
                         sampler.window()
                         queries = phases.measure_results(api, reps=config.results_reps)
                         data["results"] = {"leads": size, "queries": queries, "memory": sampler.window().as_dict()}
+                    # After export and results, so their figures are taken on the database they always were
+                    # (one offer's scores); the custom model's scores then sit beside the default's.
+                    custom_offer_id = None
+                    if "custom_model" in want and default_score is not None:
+                        custom = measure_custom_model(api, sampler, size, run, default_score)
+                        data["custom_model"].setdefault(str(size), []).append(custom)
+                        custom_offer_id = custom["offer_id"]
+                    if run == 1 and "distribution" in want:
+                        data["distribution"][str(size)] = measure_distributions(
+                            api, config, size, offer["id"], custom_offer_id)
                     # The kernel's own high-water mark catches spikes between two samples.
                     hwm_label, hwm = max(sampler.hwm().items(), key=lambda item: item[1])
                     data["hwm"].setdefault(str(size), []).append({"process": hwm_label, "mb": round(hwm / 2**20, 1)})
@@ -282,7 +342,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     data: dict[str, Any] = {
         "config": asdict(config), "machine": report.machine(), "import": {}, "import_floor": {}, "score_local": {},
-        "export": {}, "hwm": {},
+        "custom_model": {}, "distribution": {}, "export": {}, "hwm": {},
+        "custom_model_rules": {"template": phases.CUSTOM_MODEL_TEMPLATE,
+                               "template_rules": phases.CUSTOM_MODEL_TEMPLATE_RULES,
+                               "added": phases.CUSTOM_MODEL_RULES},
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     want = set(config.phases)
@@ -292,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     with temporary_root(config.keep_temp) as root:
         try:
             csvs: dict[int, Path] = {}
-            sizes = set(config.sizes if want & {"import", "score", "results", "export"} else [])
+            sizes = set(config.sizes if want & SIZE_PHASES else [])
             if "openai" in want:
                 sizes.add(config.openai_leads)
             for size in sorted(sizes):
@@ -300,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
                 csvs[size] = root / f"leads-{size}.csv"
                 size_bytes = write_csv(csvs[size], size, seed=config.seed)
                 log(f"generated {size:,} leads ({size_bytes / 1e6:.1f} MB) in {time.perf_counter() - t0:.1f} s")
-            if want & {"import", "score", "results", "export"}:
+            if want & SIZE_PHASES:
                 run_sizes(config, root, csvs, data)
             if "openai" in want:
                 run_openai(config, root, csvs[config.openai_leads], data)

@@ -86,11 +86,12 @@ def measure_import(api: Api, csv_path: Path, rows: int, sampler: TreeSampler) ->
             "bytes": csv_path.stat().st_size, **peaks.as_dict()}
 
 
-def measure_score(api: Api, leads: int, sampler: TreeSampler) -> dict[str, Any]:
-    """POST /api/leads/score/ (the latest offer) and wait: seconds from the request to the job finished."""
+def measure_score(api: Api, leads: int, sampler: TreeSampler, *, offer_id: int | None = None) -> dict[str, Any]:
+    """POST /api/leads/score/ (`offer_id`, or the latest offer) and wait: seconds from the request to the job
+    finished."""
     sampler.window()
     started = time.perf_counter()
-    response = api.post("/api/leads/score/", {})
+    response = api.post("/api/leads/score/", {} if offer_id is None else {"offer": offer_id})
     if response.status not in (200, 202):
         raise BenchError(f"score answered {response.status}: {response.body!r:.1000}")
     job = api.wait_job(_job_from(response.body), timeout=job_timeout(leads) * 2)
@@ -105,6 +106,142 @@ def measure_score(api: Api, leads: int, sampler: TreeSampler) -> dict[str, Any]:
             "prompt_tokens": job["prompt_tokens"], "completion_tokens": job["completion_tokens"],
             "requests_per_lead": job["ai_requests"] / leads, "prompt_tokens_per_lead": job["prompt_tokens"] / leads,
             **peaks.as_dict()}
+
+
+# --- a custom scoring model ---------------------------------------------------------------------
+
+# Copied from this template: the default model, so the AI layer stays on and its 5 rules (role level,
+# industry fit, complete profile) stay; the 15 rules below are added, 20 in all. They mix every kind
+# of condition over lead fields and uploaded columns (bench/generate.py writes Lead Source, Company
+# Size and Budget); the numeric columns are named as the product's own templates name them
+# (`company_size`, `budget`: matched to "Company Size" and "Budget" by the attribute reader), Lead
+# Source by its `attributes.` path. Each fires on a good share of the generated leads.
+CUSTOM_MODEL_TEMPLATE = "default"
+CUSTOM_MODEL_TEMPLATE_RULES = 5
+CUSTOM_MODEL_RULES: list[dict[str, Any]] = [
+    # text
+    {"name": "VP title", "rule_type": "demographic", "field_name": "role", "operator": "starts_with",
+     "value": "VP", "points": 5},
+    {"name": "Head of a function", "rule_type": "demographic", "field_name": "role", "operator": "contains",
+     "value": "head of", "points": 5},
+    {"name": "Labs company", "rule_type": "firmographic", "field_name": "company", "operator": "contains",
+     "value": "labs", "points": 3},
+    {"name": "Based in London", "rule_type": "geographic", "field_name": "location", "operator": "equals",
+     "value": "London, UK", "points": 3},
+    {"name": "Based in Germany", "rule_type": "geographic", "field_name": "location", "operator": "contains",
+     "value": "germany", "points": 2},
+    {"name": "Hiring", "rule_type": "behavioral", "field_name": "linkedin_bio", "operator": "contains",
+     "value": "hiring", "points": 5},
+    # lists
+    {"name": "Software industry", "rule_type": "firmographic", "field_name": "industry", "operator": "in_list",
+     "value": ["B2B SaaS", "SaaS", "Software", "FinTech", "IT Services", "Cybersecurity"], "points": 5},
+    {"name": "Not a public-sector industry", "rule_type": "firmographic", "field_name": "industry",
+     "operator": "not_in_list", "value": ["Non-profit", "Government", "Education", "Agriculture"], "points": 2},
+    {"name": "Warm lead source", "rule_type": "source", "field_name": "attributes.Lead Source",
+     "operator": "in_list", "value": ["referral", "webinar", "trade show"], "points": 5},
+    # numbers, read from uploaded columns as people write them ("51-200", "50k €", "12.000")
+    {"name": "Over 200 employees", "rule_type": "firmographic", "field_name": "company_size",
+     "operator": "greater_than", "value": 200, "points": 5},
+    {"name": "Fewer than 11 employees", "rule_type": "firmographic", "field_name": "company_size",
+     "operator": "less_than", "value": 11, "points": -5},
+    {"name": "Budget 10k–100k", "rule_type": "budget", "field_name": "budget", "operator": "between",
+     "value": [10_000, 100_000], "points": 5},
+    {"name": "Budget over 100k", "rule_type": "budget", "field_name": "budget", "operator": "greater_than",
+     "value": "100k", "points": 8},
+    # regular expressions
+    {"name": "Automation or pipeline in the bio", "rule_type": "behavioral", "field_name": "linkedin_bio",
+     "operator": "regex", "value": r"\b(automat\w*|pipeline|scal(e|ing))\b", "points": 5},
+    {"name": "Email at a target account", "rule_type": "firmographic", "field_name": "email", "operator": "regex",
+     "value": r"@(acme|globex|initech|hooli|nimbus|helix|vertex)\.example\.com$", "points": 3},
+]
+
+
+def create_custom_model(api: Api, name: str) -> dict[str, Any]:
+    """POST /api/scoring-models/ from the template, then one POST /api/scoring-rules/ per added rule.
+
+    Checks that the model ends with the template's rules plus ours and the AI layer on. Done before any
+    offer uses the model, so no rule change marks scores stale.
+    """
+    started = time.perf_counter()
+    response = api.post("/api/scoring-models/", {"name": name, "template": CUSTOM_MODEL_TEMPLATE})
+    if response.status != 201:
+        raise BenchError(f"creating the scoring model answered {response.status}: {response.body!r:.500}")
+    model_id = response.body["id"]
+    for index, rule in enumerate(CUSTOM_MODEL_RULES):
+        # After the template's rules (priorities 10–50), in the order above.
+        added = api.post("/api/scoring-rules/", {**rule, "model": model_id, "priority": 100 + index})
+        if added.status != 201:
+            raise BenchError(f"adding rule {rule['name']!r} answered {added.status}: {added.body!r:.500}")
+    response = api.get(f"/api/scoring-models/{model_id}/")
+    if response.status != 200:
+        raise BenchError(f"GET scoring model {model_id} answered {response.status}: {response.body!r:.500}")
+    model = response.body
+    expected = CUSTOM_MODEL_TEMPLATE_RULES + len(CUSTOM_MODEL_RULES)
+    active = [rule for rule in model["rules"] if rule["is_active"]]
+    if len(model["rules"]) != expected or len(active) != expected or not model["ai_enabled"]:
+        raise BenchError(f"scoring model {model_id} has {len(model['rules'])} rules ({len(active)} active, "
+                         f"expected {expected}) and ai_enabled={model['ai_enabled']}")
+    return {"model_id": model_id, "version": model["version"], "rules": len(model["rules"]),
+            "ai_enabled": model["ai_enabled"], "rule_max": model["rule_max"],
+            "setup_seconds": time.perf_counter() - started}
+
+
+def create_offer_with_model(api: Api, name: str, model_id: int) -> dict[str, Any]:
+    """A new offer with the bench offer's fields, then PATCH /api/offer/{id}/ to score it with `model_id`."""
+    offer = create_offer(api, name)
+    response = api.patch(f"/api/offer/{offer['id']}/", {"scoring_model": model_id})
+    if response.status != 200 or response.body.get("scoring_model") != model_id:
+        raise BenchError(f"PATCH offer {offer['id']} with scoring_model {model_id} answered {response.status}: "
+                         f"{response.body!r:.500}")
+    return response.body
+
+
+# --- distribution -------------------------------------------------------------------------------
+
+DISTRIBUTION_PATH = "/api/lead-scores/distribution/"
+
+
+def _distribution_summary(body: dict[str, Any], expected_total: int) -> dict[str, Any]:
+    """What one distribution answer says, and whether it adds up: its total is the leads scored, and the
+    buckets, intents and stages each count every one of them."""
+    total = body.get("total")
+    sums = {"buckets": sum(b["count"] for b in body.get("buckets", [])),
+            "intents": sum(body.get("intents", {}).values()), "stages": sum(body.get("stages", {}).values())}
+    return {"offer": body.get("offer"), "total": total, "expected_total": expected_total,
+            "total_ok": total == expected_total, "parts_add_up": all(v == total for v in sums.values()),
+            "sums": sums, "average": body.get("average"), "buckets": [b["count"] for b in body.get("buckets", [])],
+            "intents": body.get("intents"), "stages": body.get("stages")}
+
+
+def distribution_check(api: Api, offer_id: int, expected_total: int) -> dict[str, Any]:
+    """One GET of the distribution (not timed), summarised and checked."""
+    response = api.get(DISTRIBUTION_PATH, offer=offer_id)
+    if response.status != 200:
+        raise BenchError(f"distribution of offer {offer_id} answered {response.status}: {response.body!r:.500}")
+    return _distribution_summary(response.body, expected_total)
+
+
+def measure_distribution(api: Api, offer_id: int, expected_total: int, *, reps: int,
+                         budget_seconds: float = 30.0) -> dict[str, Any]:
+    """p50/p95 of GET /api/lead-scores/distribution/?offer=<id>: one warm-up, then `reps` requests (fewer
+    if they exceed the time budget, but at least 3). Every answer's total is checked against the leads
+    scored; a wrong one is recorded (and logged), not raised, so the latency is still reported."""
+    check = distribution_check(api, offer_id, expected_total)  # the warm-up
+    times: list[float] = []
+    totals: set[Any] = {check["total"]}
+    deadline = time.monotonic() + budget_seconds
+    while len(times) < reps and (len(times) < 3 or time.monotonic() < deadline):
+        response = api.get(DISTRIBUTION_PATH, offer=offer_id)
+        if response.status != 200:
+            raise BenchError(f"distribution of offer {offer_id} answered {response.status}: {response.body!r:.500}")
+        times.append(response.seconds * 1000)
+        totals.add(response.body.get("total"))
+        check = _distribution_summary(response.body, expected_total)
+    if totals != {expected_total}:
+        check["total_ok"] = False
+    check["totals_seen"] = sorted(totals, key=str)
+    return {"requests": len(times), "p50_ms": statistics.median(times), "p95_ms": percentile(times, 95),
+            "max_ms": max(times), **check}
 
 
 RESULT_QUERIES: list[tuple[str, dict[str, Any]]] = [

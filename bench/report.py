@@ -25,6 +25,9 @@ EXPORT_TARGET_S = 30.0
 # "Flat memory": after the first fifth of the 1M-row stream (caches filled), no server process's private
 # RSS grows by this much more — memory that does not scale with the rows streamed.
 EXPORT_FLAT_MB = 16.0
+# A 20-rule custom model (the default template + 15 rules) scores the same leads at most this much slower.
+CUSTOM_MODEL_RATIO = 1.3
+DISTRIBUTION_P95_MS = 300.0
 TARGET_SIZE = 1_000_000
 
 
@@ -169,6 +172,39 @@ def targets(data: dict[str, Any]) -> list[tuple[str, str, str]]:
     else:
         rows.append(("openai ≥ 60 leads/s at 200 ms & concurrency 16", "not measured", "—"))
 
+    customs = data.get("custom_model", {})
+    custom = customs.get(key)
+    custom_target = f"Custom model (20 rules) scoring ≤ {CUSTOM_MODEL_RATIO}× the default model at 1M"
+    if custom:
+        ratio = median([r["ratio"] for r in custom])
+        rows.append((custom_target, f"{ratio:.2f}× ({median([r['seconds'] for r in custom]):.1f} s vs "
+                                    f"{median([r['default_seconds'] for r in custom]):.1f} s)",
+                     verdict(ratio <= CUSTOM_MODEL_RATIO)))
+    elif customs:
+        top = max(customs, key=int)
+        rows.append((custom_target, f"not measured at 1M (largest size {_size(int(top))}: "
+                                    f"{median([r['ratio'] for r in customs[top]]):.2f}×)", "—"))
+    else:
+        rows.append((custom_target, "not measured", "—"))
+
+    distributions = data.get("distribution", {})
+    distribution = distributions.get(key)
+    distribution_target = f"Distribution p95 < {DISTRIBUTION_P95_MS:.0f} ms at 1M"
+    if distribution:
+        wrong = _distribution_problems(distribution)
+        measured = f"{distribution['p95_ms']:.1f} ms (p50 {distribution['p50_ms']:.1f})"
+        if wrong:
+            rows.append((distribution_target, f"{measured}; {wrong}", "❌ missed (wrong totals)"))
+        else:
+            rows.append((distribution_target, f"{measured}; total {distribution['total']:,} = leads scored",
+                         verdict(distribution["p95_ms"] < DISTRIBUTION_P95_MS)))
+    elif distributions:
+        top = max(distributions, key=int)
+        rows.append((distribution_target, f"not measured at 1M (largest size {_size(int(top))}: p95 "
+                                          f"{distributions[top]['p95_ms']:.1f} ms)", "—"))
+    else:
+        rows.append((distribution_target, "not measured", "—"))
+
     results = data.get("results")
     if results and results["leads"] >= TARGET_SIZE:
         first = [q for q in results["queries"] if q["page_number"] == 1]
@@ -196,7 +232,28 @@ def targets(data: dict[str, Any]) -> list[tuple[str, str, str]]:
     return rows
 
 
+def _distribution_problems(distribution: dict[str, Any]) -> str:
+    """'' when every distribution answer added up, else what was wrong (for the targets and the table)."""
+    problems = []
+    for label, check in (("", distribution), ("custom-model offer: ", distribution.get("custom_offer"))):
+        if not check:
+            continue
+        if not check["total_ok"]:
+            seen = check.get("totals_seen") or [check["total"]]
+            problems.append(f"{label}total {', '.join(str(t) for t in seen)} ≠ {check['expected_total']:,} scored")
+        elif not check["parts_add_up"]:
+            sums = " / ".join(f"{part} {n:,}" for part, n in check["sums"].items())
+            problems.append(f"{label}{sums} ≠ total {check['total']}")
+    return "; ".join(problems)
+
+
 # --- markdown ----------------------------------------------------------------------------------
+
+
+def _rule_value(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return f"`{value}`" if isinstance(value, str) else str(value)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -251,7 +308,7 @@ def markdown(data: dict[str, Any]) -> str:
         hwm = data.get("hwm", {})
         if hwm:
             out.append("Kernel high-water mark (VmHWM) of the largest server process over each whole run (import, "
-                       "scoring, export, results): " + "; ".join(
+                       "scoring with both models, export, results, distribution): " + "; ".join(
                            f"{_size(int(k))}: {spread([h['mb'] for h in hwm[k]], 0)} MB" for k in sorted(hwm, key=int))
                        + ".")
             out.append("")
@@ -271,6 +328,38 @@ def markdown(data: dict[str, Any]) -> str:
                          spread([r["peak_total_mb"] for r in runs], 0)])
         out += _table(["leads", "runs", "seconds", "leads/s", "peak RSS MB", "peak private MB", "peak total RSS MB"],
                       rows)
+
+    customs = data.get("custom_model", {})
+    if customs:
+        out += ["", "## Scoring with a custom model — 20 rules vs the default model, POST /api/leads/score/", ""]
+        rows = []
+        for key in sorted(customs, key=int):
+            runs = customs[key]
+            ratio = median([r["ratio"] for r in runs])
+            if int(key) == TARGET_SIZE:
+                judged = "✅ met" if ratio <= CUSTOM_MODEL_RATIO else "❌ missed"
+            else:
+                judged = f"— (judged at 1M; here {'within' if ratio <= CUSTOM_MODEL_RATIO else 'over'})"
+            rows.append([_size(int(key)), str(len(runs)), spread([r["default_seconds"] for r in runs]),
+                         spread([r["default_leads_per_s"] for r in runs], 0), spread([r["seconds"] for r in runs]),
+                         spread([r["leads_per_s"] for r in runs], 0),
+                         spread([r["ratio"] for r in runs], 2).replace(" (", "× (", 1), judged,
+                         spread([r["peak_process_mb"] for r in runs], 0)])
+        out += _table(["leads", "runs", "default model s", "default leads/s", "custom model s", "custom leads/s",
+                       "custom ÷ default", f"target ≤ {CUSTOM_MODEL_RATIO}×", "custom peak RSS MB"], rows)
+        spec = data.get("custom_model_rules")
+        out.append("")
+        out.append("Both runs score the same leads on the same stack, timed the same way (POST, then poll the job): "
+                   "first the bench offer with the workspace's default model (the scoring table above), then a new "
+                   "offer with the same fields whose `scoring_model` is the custom one (so it runs second, beside "
+                   "the first offer's scores). *custom ÷ default* is the median of the runs' own ratios.")
+        if spec:
+            rules = "; ".join(f"{r['name']} ({r['field_name']} {r['operator']} {_rule_value(r['value'])}, "
+                              f"{r['points']:+d})" for r in spec["added"])
+            out.append("")
+            out.append(f"Model: a copy of the `{spec['template']}` template (AI layer on, its "
+                       f"{spec['template_rules']} rules: role level, industry fit, complete profile) plus "
+                       f"{len(spec['added'])} rules: {rules}.")
 
     openai = data.get("score_openai")
     if openai:
@@ -302,6 +391,37 @@ def markdown(data: dict[str, Any]) -> str:
             out.append("Memory over these requests: the largest server process peaked at "
                        f"{memory['peak_process_mb']:,.0f} MB RSS ({memory['peak_private_mb']:,.0f} MB private); "
                        f"the most one process grew: {memory['growth_private_mb']:,.0f} MB private.")
+
+    distributions = data.get("distribution", {})
+    if distributions:
+        out += ["", "## Distribution — GET /api/lead-scores/distribution/?offer=<id> after scoring", ""]
+        rows = []
+        for key in sorted(distributions, key=int):
+            d = distributions[key]
+            wrong = _distribution_problems(d)
+            if int(key) == TARGET_SIZE:
+                judged = "❌ missed (wrong totals)" if wrong else (
+                    "✅ met" if d["p95_ms"] < DISTRIBUTION_P95_MS else "❌ missed")
+            else:
+                judged = "not measured at this size (judged at 1M)"
+            total = f"{d['total']:,}" if isinstance(d["total"], int) else str(d["total"])
+            check = "✅ = leads scored" if not wrong else f"❌ {wrong}"
+            intents = d.get("intents") or {}
+            custom = d.get("custom_offer")
+            custom_cell = (f"{custom['total']:,}, average {custom['average']}" if custom and
+                           isinstance(custom["total"], int) else "—")
+            rows.append([_size(int(key)), str(d["requests"]), _num(d["p50_ms"], 1), _num(d["p95_ms"], 1),
+                         _num(d["max_ms"], 1), total, check, str(d["average"]),
+                         " / ".join(f"{intents.get(k, 0):,}" for k in ("High", "Medium", "Low")), custom_cell,
+                         judged])
+        out += _table(["leads", "requests", "p50 ms", "p95 ms", "max ms", "total", "total check", "average",
+                       "High / Medium / Low", "custom-model offer: total, average",
+                       f"target p95 < {DISTRIBUTION_P95_MS:.0f} ms"], rows)
+        out.append("")
+        out.append("The bench offer's distribution (default model), measured on the first run of each size after "
+                   "both scoring runs: one warm-up, then the requests shown. Every answer's `total` is checked "
+                   "against the leads scored, and its buckets, intents and stages must each add up to it; the "
+                   "custom-model offer's distribution is fetched once and checked the same way.")
 
     exports = data.get("export", {})
     if exports:
