@@ -4,9 +4,10 @@ from dataclasses import replace
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import HttpRequest
 
+from leads.exceptions import LeadsError
 from leads.models import (
     IntentCacheEntry,
     Job,
@@ -20,13 +21,16 @@ from leads.models import (
     ScoringModel,
     ScoringModelVersion,
     ScoringRule,
+    Task,
+    Workflow,
+    WorkflowExecution,
     Workspace,
 )
 from leads.scoring.facts import field_reader
 from leads.scoring.model import ALL_OPERATORS, ModelSpec, RuleSpec, compile_rule, validate_settings
 from leads.scoring.operators import RuleConfigError
 from leads.scoring.stages import DISQUALIFIED
-from leads.services import scoring_models
+from leads.services import automations, scoring_models
 
 
 class MembershipInline(admin.TabularInline):
@@ -297,9 +301,9 @@ class QualificationStageAdmin(admin.ModelAdmin):
 
 @admin.register(ScoreTransition)
 class ScoreTransitionAdmin(admin.ModelAdmin):
-    list_display = ["id", "lead", "offer", "previous_score", "score", "previous_stage", "stage", "cause",
-                    "created_at", "processed_at"]
-    list_filter = ["cause", "workspace"]
+    list_display = ["id", "kind", "lead", "offer", "previous_score", "score", "previous_stage", "stage", "field_name",
+                    "cause", "created_at"]
+    list_filter = ["kind", "cause", "workspace"]
     raw_id_fields = ["lead", "offer", "workspace"]
     show_full_result_count = False
 
@@ -308,3 +312,60 @@ class ScoreTransitionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# --- automations ----------------------------------------------------------------------------------
+
+
+@admin.register(Workflow)
+class WorkflowAdmin(admin.ModelAdmin):
+    list_display = ["id", "name", "workspace", "trigger_type", "action_type", "is_active", "priority", "updated_at"]
+    list_filter = ["workspace", "trigger_type", "action_type", "is_active"]
+    search_fields = ["name"]
+    readonly_fields = ["managed_by_alerts", "last_run_at", "created_by", "created_at", "updated_at"]
+    exclude = ["secret"]  # shown once by the API; never on a page
+
+    def save_model(self, request: HttpRequest, obj: Workflow, form: forms.ModelForm, change: bool) -> None:
+        data = {key: form.cleaned_data[key] for key in automations.WORKFLOW_FIELDS if key in form.cleaned_data}
+        try:
+            if change:
+                saved = automations.workflow_update(workflow=Workflow.objects.get(pk=obj.pk), data=data)
+            else:
+                saved = automations.workflow_create(workspace=form.cleaned_data["workspace"], user=request.user,
+                                                    data=data)
+        except LeadsError as exc:  # validated like the API; shown as a message instead of a 500
+            self.message_user(request, exc.message, level=messages.ERROR)
+            return
+        obj.pk = saved.pk
+
+
+@admin.action(description="Retry the selected failed executions")
+def retry_executions(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> None:
+    retried = 0
+    for execution in queryset.filter(status=WorkflowExecution.Status.FAILED):
+        automations.execution_retry(execution=execution)
+        retried += 1
+    modeladmin.message_user(request, f"{retried} execution(s) queued again.")
+
+
+@admin.register(WorkflowExecution)
+class WorkflowExecutionAdmin(admin.ModelAdmin):
+    list_display = ["id", "workflow", "lead", "status", "attempts", "next_attempt_at", "created_at", "finished_at"]
+    list_filter = ["status", "workflow__action_type", "workspace"]
+    search_fields = ["lead__name", "workflow__name", "error"]
+    raw_id_fields = ["lead", "offer", "workflow", "workspace"]
+    readonly_fields = [f.name for f in WorkflowExecution._meta.fields]
+    actions = [retry_executions]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Task)
+class TaskAdmin(admin.ModelAdmin):
+    list_display = ["id", "title", "lead", "assignee", "due", "priority", "done", "workspace"]
+    list_filter = ["done", "priority", "workspace"]
+    search_fields = ["title", "lead__name"]
+    raw_id_fields = ["lead", "workflow"]
+    readonly_fields = ["done_at", "created_by", "created_at", "updated_at"]

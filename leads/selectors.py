@@ -9,7 +9,19 @@ from django.db.models import Count, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Least
 
 from leads.exceptions import LeadsError
-from leads.models import Job, Lead, Offer, QualificationStage, Score, ScoringModel, ScoringRule, Workspace
+from leads.models import (
+    Job,
+    Lead,
+    Offer,
+    QualificationStage,
+    Score,
+    ScoringModel,
+    ScoringRule,
+    Task,
+    Workflow,
+    WorkflowExecution,
+    Workspace,
+)
 
 NO_OFFER = "This workspace has no offer yet: create one with POST /api/offer/ first."
 UNKNOWN_OFFER = "Offer {id} does not exist."
@@ -221,3 +233,19 @@ def score_distribution(*, workspace: Workspace, offer: Offer) -> dict[str, objec
         "intents": intents,
         "stages": stages,
     }
+
+
+# --- automations -------------------------------------------------------------------------------------
+
+
+def workflow_list(*, workspace: Workspace) -> QuerySet[Workflow]:
+    return Workflow.objects.filter(workspace=workspace).order_by("priority", "id")
+
+
+def execution_list(*, workspace: Workspace) -> QuerySet[WorkflowExecution]:
+    return (WorkflowExecution.objects.filter(workspace=workspace).select_related("workflow", "lead")
+            .order_by("-created_at", "-id"))
+
+
+def task_list(*, workspace: Workspace) -> QuerySet[Task]:
+    return Task.objects.filter(workspace=workspace).select_related("lead", "assignee").order_by("done", "due", "id")

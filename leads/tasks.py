@@ -9,12 +9,20 @@ from celery import Task, shared_task
 from celery.signals import task_prerun, worker_ready
 from django.db import InterfaceError, OperationalError, reset_queries
 
-from leads.queue import IMPORT, QUEUE_UNAVAILABLE, SCORE_CHUNK
+from leads.queue import DELIVER, DISPATCH, IMPORT, QUEUE_UNAVAILABLE, SCORE_CHUNK, SWEEP
+from leads.services.automations import (
+    DISPATCH_BATCH,
+    automations_sweep,
+    execution_deliver,
+    transitions_dispatch,
+)
 from leads.services.imports import import_job_run, import_jobs_resume
 from leads.services.jobs import job_fail
 from leads.services.scoring import score_chunk_run, score_jobs_resume
 
-__all__ = ["QUEUE_UNAVAILABLE", "leads_import_task", "score_chunk_task"]
+__all__ = ["QUEUE_UNAVAILABLE", "automations_sweep_task", "execution_deliver_task", "leads_import_task",
+           "score_chunk_task", "transitions_dispatch_task"]
+DISPATCH_ROUNDS = 20  # per task: a backlog beyond 20 batches is taken up by the next nudge or sweep
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +55,36 @@ def leads_import_task(job_id: int) -> None:
     import_job_run(job_id)
 
 
+class _AutomationTask(Task):
+    """Retries transient database errors; a delivery that still fails is found again by the sweep."""
+
+    autoretry_for = (OperationalError, InterfaceError)
+    retry_backoff = 2
+    retry_backoff_max = 60
+    max_retries = 5
+    acks_late = True
+    reject_on_worker_lost = True
+
+
+@shared_task(base=_AutomationTask, name=DISPATCH)
+def transitions_dispatch_task() -> None:
+    for _ in range(DISPATCH_ROUNDS):
+        if transitions_dispatch() < DISPATCH_BATCH:
+            return
+
+
+@shared_task(base=_AutomationTask, name=DELIVER)
+def execution_deliver_task(execution_id: int) -> None:
+    execution_deliver(execution_id)
+
+
+@shared_task(base=_AutomationTask, name=SWEEP)
+def automations_sweep_task() -> None:
+    counts = automations_sweep()
+    if any(counts.values()):
+        logger.info("Automations sweep: %s", counts)
+
+
 @task_prerun.connect
 def _forget_debug_queries(**_: Any) -> None:
     # Django forgets logged queries (DEBUG on) when a request starts; a worker never starts one.
@@ -60,3 +98,5 @@ def _resume_unfinished_jobs(**_: Any) -> None:
     chunks, imports = score_jobs_resume(), import_jobs_resume()
     if chunks or imports:
         logger.info("Re-queued %d unfinished scoring chunks and %d import jobs", chunks, imports)
+    # Deliveries a killed worker held (their lease runs out) and an outbox left behind.
+    automations_sweep()

@@ -257,6 +257,26 @@ INTENT_PROVIDER = env_str("INTENT_PROVIDER") or ("openai" if OPENAI_API_KEY else
 if INTENT_PROVIDER not in {"local", "openai"}:
     raise ImproperlyConfigured(f"INTENT_PROVIDER must be 'local' or 'openai', got {INTENT_PROVIDER!r}")
 
+# --- Automations ------------------------------------------------------------------------------
+# Webhook and Slack targets on private, loopback or link-local addresses are refused unless this is
+# set (the test suites set it to reach their own receivers on 127.0.0.1).
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+WORKFLOW_MAX_ATTEMPTS = env_int("WORKFLOW_MAX_ATTEMPTS", 6)
+# How often beat looks for due retries, dead workers' deliveries and scheduled workflows.
+AUTOMATION_SWEEP_SECONDS = env_float("AUTOMATION_SWEEP_SECONDS", 30.0)
+# Where people open a lead: the link in Slack messages, emails and webhook payloads.
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+# Email: the console by default; SMTP when EMAIL_HOST is set.
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_BACKEND = env_str("EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend")
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Leadscore <leadscore@localhost>")
+
 # --- Celery -----------------------------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
 BROKER_DIR = DATA_DIR / "broker"
@@ -290,6 +310,11 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Beat: embedded in the `make run` worker (-B), one `beat` process in the scaled-out layout.
+CELERY_BEAT_SCHEDULE = {
+    "automations-sweep": {"task": "leads.tasks.automations_sweep_task", "schedule": AUTOMATION_SWEEP_SECONDS},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- Cache ------------------------------------------------------------------------------------
 # [issue 6] Throttle counters live in the cache. The default LocMemCache is per process, so with N

@@ -13,6 +13,7 @@ os.environ["INTENT_PROVIDER"] = os.environ.get("TEST_INTENT_PROVIDER", "local")
 os.environ.pop("OPENAI_API_KEY", None)
 os.environ.pop("DATABASE_URL", None)
 os.environ.pop("CELERY_BROKER_URL", None)
+os.environ["WEBHOOK_ALLOW_PRIVATE"] = "1"  # the tests' receivers listen on 127.0.0.1
 
 from main.settings import *  # noqa: F403
 from main.settings import DATA_DIR, REST_FRAMEWORK

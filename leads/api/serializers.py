@@ -11,12 +11,17 @@ from leads.models import (
     BIO_MAX,
     EMAIL_MAX,
     NAME_MAX,
+    AlertConfig,
     Job,
     Lead,
+    LeadStatus,
     Offer,
     QualificationStage,
     ScoringModel,
     ScoringRule,
+    Task,
+    Workflow,
+    WorkflowExecution,
 )
 from leads.scoring.model import ALL_OPERATORS
 from leads.scoring.templates import TEMPLATES
@@ -68,12 +73,26 @@ class LeadSerializer(serializers.ModelSerializer):
     linkedin_bio = serializers.CharField(max_length=BIO_MAX, allow_blank=True, required=False, trim_whitespace=False)
     email = serializers.EmailField(max_length=EMAIL_MAX, allow_blank=True, required=False)
     attributes = serializers.DictField(required=False, help_text="Extra CSV columns, kept as uploaded.")
+    status = serializers.ChoiceField(choices=LeadStatus.choices, required=False)
+    owner = serializers.PrimaryKeyRelatedField(queryset=Lead.objects.none(), required=False, allow_null=True,
+                                               help_text="A member of the workspace (user id).")
+    owner_name = serializers.CharField(source="owner.username", read_only=True, default=None)
+    tags = serializers.ListField(child=serializers.CharField(max_length=50, allow_blank=False), max_length=50,
+                                 required=False)
 
     class Meta:
         model = Lead
         fields = ["id", "name", "role", "company", "industry", "location", "linkedin_bio", "email", "attributes",
-                  "created_at", "updated_at"]
+                  "status", "owner", "owner_name", "tags", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        workspace = self.context.get("workspace")
+        if workspace is not None:  # an owner from outside the workspace is as unknown as no user at all
+            from django.contrib.auth import get_user_model
+
+            self.fields["owner"].queryset = get_user_model().objects.filter(memberships__workspace=workspace)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         name = attrs.get("name", getattr(self.instance, "name", ""))
@@ -362,3 +381,140 @@ class PreviewInputSerializer(serializers.Serializer):
     settings = serializers.DictField(required=False, help_text="Proposed model settings (rule_max, ai_points…).")
     rules = serializers.ListField(child=serializers.DictField(), required=False, max_length=200,
                                   help_text="Proposed rules, replacing the model's (same fields as a rule).")
+
+
+# --- automations ----------------------------------------------------------------------------------
+
+
+def mask_url(url: str) -> str:
+    """A secret URL as the API shows it back: enough to recognise, not enough to use."""
+    if not url:
+        return ""
+    return url[: url.find("/", 8) + 1] + "…" + url[-4:] if "/" in url[8:] else "…" + url[-4:]
+
+
+class WorkflowSerializer(serializers.ModelSerializer):
+    offer = serializers.PrimaryKeyRelatedField(queryset=Offer.objects.none(), required=False, allow_null=True,
+                                               help_text="Only this offer's scores fire it (default: any offer).")
+    trigger_type = serializers.ChoiceField(choices=Workflow.Trigger.choices)
+    action_type = serializers.ChoiceField(choices=Workflow.Action.choices)
+    trigger_config = serializers.DictField(required=False, help_text=(
+        'score_threshold {"score": 75, "direction": "up"}; stage_change {"stage": "sql"}; intent_change '
+        '{"intent": "High"}; field_update {"field": "status", "value": "qualified"}; scheduled {"every_hours": 24, '
+        '"min_score": 70}; manual {}.'))
+    action_config = serializers.DictField(required=False, help_text=(
+        'webhook {"url"}; slack {"webhook_url", "title"?}; send_email {"to": [..] or "owner", "subject"?, "body"?}; '
+        'assign_owner {"user"} or {"users": [..]}; change_status {"status"}; create_task {"title", "description"?, '
+        '"due_in_days"?, "priority"?, "assignee"?}; add_tag {"tag"}; move_to_stage {"stage"}; update_field '
+        '{"field", "value"}. Texts may use {name}, {company}, {role}, {score}, {stage}, {url}.'))
+    priority = serializers.IntegerField(min_value=-10_000, max_value=10_000, required=False)
+    has_signing_secret = serializers.SerializerMethodField()
+    managed_by_alerts = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Workflow
+        fields = ["id", "name", "trigger_type", "trigger_config", "offer", "action_type", "action_config",
+                  "is_active", "priority", "has_signing_secret", "managed_by_alerts", "last_run_at", "created_at",
+                  "updated_at"]
+        read_only_fields = ["id", "last_run_at", "created_at", "updated_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        workspace = self.context.get("workspace")
+        if workspace is not None:
+            self.fields["offer"].queryset = Offer.objects.filter(workspace=workspace)
+
+    def get_has_signing_secret(self, workflow: Workflow) -> bool:
+        return bool(workflow.secret)
+
+    def to_representation(self, workflow: Workflow) -> dict[str, Any]:
+        data = super().to_representation(workflow)
+        config = dict(data.get("action_config") or {})
+        if "webhook_url" in config:  # a Slack webhook URL is a credential: never shown back whole
+            config["webhook_url"] = mask_url(config["webhook_url"])
+        data["action_config"] = config
+        return data
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        for key in ("trigger_config", "action_config"):
+            if key in attrs and len(json.dumps(attrs[key])) > JSON_VALUE_MAX_CHARS:
+                raise serializers.ValidationError({key: [f"Keep it under {JSON_VALUE_MAX_CHARS:,} characters."]})
+        return attrs
+
+
+class WorkflowCreatedSerializer(WorkflowSerializer):
+    signing_secret = serializers.CharField(source="secret", read_only=True, help_text=(
+        "Webhook workflows: the HMAC key receivers verify signatures with. Shown once, here."))
+
+    class Meta(WorkflowSerializer.Meta):
+        fields = [*WorkflowSerializer.Meta.fields, "signing_secret"]
+
+
+class WorkflowRunInputSerializer(serializers.Serializer):
+    lead_ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), allow_empty=False,
+                                     max_length=10_000)
+    offer = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False,
+                                     help_text="Whose score and stage go in the message (default: the workflow's).")
+
+
+class WorkflowExecutionSerializer(serializers.ModelSerializer):
+    workflow_name = serializers.CharField(source="workflow.name", read_only=True)
+    lead_name = serializers.CharField(source="lead.name", read_only=True)
+
+    class Meta:
+        model = WorkflowExecution
+        fields = ["id", "workflow", "workflow_name", "lead", "lead_name", "offer", "status", "attempts",
+                  "next_attempt_at", "message_id", "response", "error", "payload", "created_at", "updated_at",
+                  "finished_at"]
+        read_only_fields = fields
+
+
+class WorkflowStatisticsSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    active = serializers.IntegerField()
+    executions = serializers.IntegerField()
+    succeeded = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    pending = serializers.IntegerField()
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    lead = serializers.PrimaryKeyRelatedField(queryset=Lead.objects.none())
+    assignee = serializers.PrimaryKeyRelatedField(queryset=Lead.objects.none(), required=False, allow_null=True,
+                                                  help_text="A member of the workspace (user id).")
+    lead_name = serializers.CharField(source="lead.name", read_only=True)
+    assignee_name = serializers.CharField(source="assignee.username", read_only=True, default=None)
+
+    class Meta:
+        model = Task
+        fields = ["id", "lead", "lead_name", "title", "description", "due", "priority", "assignee", "assignee_name",
+                  "done", "done_at", "workflow", "created_at", "updated_at"]
+        read_only_fields = ["id", "done_at", "workflow", "created_at", "updated_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        workspace = self.context.get("workspace")
+        if workspace is not None:
+            from django.contrib.auth import get_user_model
+
+            self.fields["lead"].queryset = Lead.objects.filter(workspace=workspace)
+            self.fields["assignee"].queryset = get_user_model().objects.filter(memberships__workspace=workspace)
+        if self.instance is not None and not isinstance(self.instance, list | tuple):
+            self.fields["lead"].read_only = True
+
+
+class AlertConfigSerializer(serializers.ModelSerializer):
+    hot_threshold = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    warm_threshold = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    slack_webhook_url = serializers.CharField(max_length=500, required=False, allow_blank=True, write_only=True,
+                                              help_text="Write-only: the API shows it back masked.")
+    slack_webhook = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AlertConfig
+        fields = ["hot_threshold", "warm_threshold", "enable_slack", "slack_webhook_url", "slack_webhook",
+                  "updated_at"]
+        read_only_fields = ["updated_at"]
+
+    def get_slack_webhook(self, config: AlertConfig) -> str:
+        return mask_url(config.slack_webhook_url)

@@ -3,7 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from leads.api import qualification, views
+from leads.api import automations, qualification, views
 
 router = DefaultRouter(trailing_slash=True)
 router.register("offer", views.OfferViewSet, basename="offer")
@@ -13,6 +13,9 @@ router.register("scoring-models", qualification.ScoringModelViewSet, basename="s
 router.register("scoring-rules", qualification.ScoringRuleViewSet, basename="scoring-rule")
 router.register("qualification-criteria", qualification.QualificationCriteriaViewSet, basename="stage")
 router.register("lead-scores", qualification.LeadScoreViewSet, basename="lead-score")
+router.register("workflows", automations.WorkflowViewSet, basename="workflow")
+router.register("workflow-executions", automations.WorkflowExecutionViewSet, basename="workflow-execution")
+router.register("tasks", automations.TaskViewSet, basename="task")
 
 
 def _undocumented(viewset: type) -> type:
@@ -29,8 +32,15 @@ qualification_aliases.register("qualification-criteria", _undocumented(qualifica
                                basename="lq-stage")
 qualification_aliases.register("lead-scores", _undocumented(qualification.LeadScoreViewSet),
                                basename="lq-lead-score")
+qualification_aliases.register("workflows", _undocumented(automations.WorkflowViewSet), basename="lq-workflow")
+qualification_aliases.register("workflow-executions", _undocumented(automations.WorkflowExecutionViewSet),
+                               basename="lq-workflow-execution")
 
-urlpatterns = [*router.urls, path("lead-qualification/", include(qualification_aliases.urls))]
+urlpatterns = [
+    *router.urls,
+    path("alerts/config/", automations.AlertConfigView.as_view(), name="alert-config"),
+    path("lead-qualification/", include(qualification_aliases.urls)),
+]
 
 
 

@@ -4,6 +4,7 @@ Every row that belongs to a tenant carries `workspace` directly (not through a j
 query can filter by it with an index and one workspace never reaches another's rows.
 """
 
+from leads.models.automations import AlertConfig, Task, Workflow, WorkflowExecution
 from leads.models.jobs import Job, JobChunk, UploadPart
 from leads.models.leads import BIO_MAX, EMAIL_MAX, NAME_MAX, Lead, LeadStatus, Offer
 from leads.models.scores import IntentCacheEntry, Score, ScoreCause, ScoreTransition
@@ -11,6 +12,10 @@ from leads.models.scoring_models import QualificationStage, ScoringModel, Scorin
 from leads.models.tenancy import Membership, Workspace
 
 __all__ = [
+    "AlertConfig",
+    "Task",
+    "Workflow",
+    "WorkflowExecution",
     "BIO_MAX",
     "EMAIL_MAX",
     "IntentCacheEntry",

@@ -47,7 +47,8 @@ class Score(models.Model):
                                       related_name="+", db_index=False)
     model_version = models.PositiveIntegerField(null=True, blank=True)
     stage = models.CharField(max_length=50, blank=True)
-    #: Set when a person chose the stage: it then stays until a person changes it again.
+    #: Set (stage_set_at) when a person or a workflow chose the stage: it then stays until a person
+    #: changes it again. stage_set_by is the person (a workflow's creator, or nobody).
     stage_set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+", db_index=False)
     stage_set_at = models.DateTimeField(null=True, blank=True)
@@ -98,28 +99,40 @@ class IntentCacheEntry(models.Model):
 
 
 class ScoreTransition(models.Model):
-    """Outbox: a score write that changed something, recorded in the transaction that wrote it.
+    """Outbox: a score write that changed the score, intent or stage (kind "score"), or a person's
+    change to a lead field (kind "field"), recorded in the transaction that made it.
 
-    Automations read unprocessed rows and act on the crossings and stage changes they describe, so
-    no transition is lost between "score written" and "workflow fired", and none is seen twice.
+    The automations dispatcher reads these rows in order, creates the executions of the workflows
+    they fire and deletes them in one transaction: no transition is lost between "score written"
+    and "workflow fired", and a transition dispatched twice still fires each workflow once (an
+    execution is unique per workflow and transition).
     """
+
+    class Kind(models.TextChoices):
+        SCORE = "score"
+        FIELD = "field"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+")
-    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="+", db_index=False)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SCORE, db_default=Kind.SCORE)
+    offer = models.ForeignKey(Offer, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                              db_index=False)
     previous_score = models.SmallIntegerField(null=True, blank=True)
-    score = models.SmallIntegerField()
+    score = models.SmallIntegerField(null=True, blank=True)
     previous_intent = models.CharField(max_length=6, blank=True)
     intent = models.CharField(max_length=6)
     previous_stage = models.CharField(max_length=50, blank=True)
     stage = models.CharField(max_length=50, blank=True)
-    cause = models.CharField(max_length=20, choices=ScoreCause.choices)
+    #: A ScoreCause, or "workflow" for a change an automation made (which never fires field
+    #: workflows again, so two workflows can't feed each other for ever).
+    cause = models.CharField(max_length=20)
+    field_name = models.CharField(max_length=200, blank=True, db_default="")
+    old_value = models.JSONField(null=True, blank=True)
+    new_value = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField()
-    processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["id"], condition=Q(processed_at__isnull=True), name="transition_pending")]
 
     def __str__(self) -> str:
         return f"lead {self.lead_id}: {self.previous_score} -> {self.score}"

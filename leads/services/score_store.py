@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from leads.exceptions import LeadsError
 from leads.models import QualificationStage, Score, ScoreCause, ScoreTransition
+from leads.queue import DISPATCH, enqueue_after_commit
 from leads.scoring.engine import ScoreResult
 from leads.scoring.facts import LeadFacts
 from leads.scoring.stages import DISQUALIFIED, CompiledStage, stage_for
@@ -120,7 +121,7 @@ def scores_write(target: ScoreTarget, drafts: Sequence[ScoreDraft], *, cause: st
     for draft in drafts:
         result = draft.result
         before = current.get(draft.lead_id)
-        if before is not None and before.stage_set_by_id is not None:
+        if before is not None and before.stage_set_at is not None:
             stage, set_by, set_at = before.stage, before.stage_set_by_id, before.stage_set_at
         else:
             stage = stage_for(target.stages, score=result.score, facts=draft.facts,
@@ -151,11 +152,13 @@ def scores_write(target: ScoreTarget, drafts: Sequence[ScoreDraft], *, cause: st
     rows_insert(Score._meta.db_table, _SCORE_COLUMNS, scores)
     if transitions:
         rows_insert(ScoreTransition._meta.db_table, _TRANSITION_COLUMNS, transitions)
+        enqueue_after_commit(DISPATCH)  # the outbox's consumer; sent after the commit (inline in eager mode)
     return len(transitions)
 
 
 @transaction.atomic
-def score_stage_set(*, score: Score, stage: str | None, user: AbstractBaseUser) -> Score:
+def score_stage_set(*, score: Score, stage: str | None, user: AbstractBaseUser | None,
+                    cause: str = ScoreCause.MANUAL) -> Score:
     """A person sets the lead's stage for this offer (or, with None, hands it back to the criteria).
 
     Written like any score change: the current row becomes history and a copy with the new stage,
@@ -179,11 +182,13 @@ def score_stage_set(*, score: Score, stage: str | None, user: AbstractBaseUser) 
         score.stage, score.stage_set_by, score.stage_set_at = "", None, None
         score.stale_cause = ScoreCause.MANUAL
     else:
+        # A stage chosen by hand (or by a workflow) is pinned: stage_set_at marks it.
         score.stage, score.stage_set_by, score.stage_set_at = stage, user, timezone.now()
     score.save(force_insert=True)
     if score.stage != previous_stage:
         ScoreTransition.objects.create(
             workspace_id=score.workspace_id, lead_id=score.lead_id, offer_id=score.offer_id,
             previous_score=score.score, score=score.score, previous_intent=score.intent, intent=score.intent,
-            previous_stage=previous_stage, stage=score.stage, cause=ScoreCause.MANUAL, created_at=score.created_at)
+            previous_stage=previous_stage, stage=score.stage, cause=cause, created_at=score.created_at)
+        enqueue_after_commit(DISPATCH)
     return score

@@ -21,7 +21,9 @@ def test_list_is_paginated_in_the_original_shape(tenant: Tenant) -> None:
     assert len(body["results"]) == 2
     assert body["next"] == "http://testserver/api/leads/?page=2&page_size=2"
     assert set(body["results"][0]) == {"id", "name", "role", "company", "industry", "location", "linkedin_bio",
-                                       "email", "attributes", "created_at", "updated_at"}
+                                       "email", "attributes", "created_at", "updated_at",
+                                       # what automations add (DESIGN "Automations")
+                                       "status", "owner", "owner_name", "tags"}
 
 
 @pytest.mark.django_db

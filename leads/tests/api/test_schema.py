@@ -13,6 +13,10 @@ EXPECTED_PATHS = {
     "/scoring-rules/", "/scoring-rules/{id}/", "/scoring-rules/{id}/test_rule/", "/qualification-criteria/",
     "/qualification-criteria/{id}/", "/lead-scores/calculate/", "/lead-scores/bulk_calculate/",
     "/lead-scores/history/", "/lead-scores/distribution/", "/lead-scores/set_stage/",
+    "/workflows/", "/workflows/{id}/", "/workflows/statistics/", "/workflows/{id}/run/",
+    "/workflows/{id}/rotate_secret/",
+    "/workflow-executions/", "/workflow-executions/{id}/", "/workflow-executions/recent/",
+    "/workflow-executions/{id}/retry/", "/tasks/", "/tasks/{id}/", "/alerts/config/",
 }
 
 
