@@ -32,10 +32,11 @@ run: migrate
 	@$(BIN)/python manage.py ensure_local_admin
 	@echo "Serving on http://127.0.0.1:$(PORT) (Swagger: /swagger/, admin: /admin/). Ctrl-C stops web and worker."
 	@rm -rf var/metrics && mkdir -p var/metrics
-	@# The Procfile's two commands, bound to loopback; both write /metrics counters to var/metrics.
+	@# The Procfile's web and worker, bound to loopback, the worker with beat embedded (one process
+	@# for the embedded mode); both write /metrics counters to var/metrics.
 	@trap 'kill 0' EXIT INT TERM; \
 	export PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/metrics; \
-	$(BIN)/celery -A main worker --loglevel=INFO --concurrency=2 & \
+	$(BIN)/celery -A main worker --beat --loglevel=INFO --concurrency=2 & \
 	GUNICORN_BIND=127.0.0.1:$(PORT) WEB_CONCURRENCY=2 $(BIN)/gunicorn main.wsgi --config main/gunicorn.conf.py & \
 	wait
 

@@ -77,7 +77,7 @@ stop_state() {
   local dir=$1 pidfile
   stop_group "$dir/pytest.pid" "pytest"
   # worker.pid is the Procfile worker; the suite may start more (worker-*.pid).
-  for pidfile in "$dir"/worker*.pid; do
+  for pidfile in "$dir"/worker*.pid "$dir"/beat.pid; do
     stop_group "$pidfile" "celery"
   done
   stop_group "$dir/web.pid" "gunicorn"
@@ -126,7 +126,7 @@ STATUS=1
 
 dump_logs() {
   local f
-  for f in "$LOGS"/web.log "$LOGS"/worker*.log "$LOGS"/redis.log "$STATE"/pg/postgres.log; do
+  for f in "$LOGS"/web.log "$LOGS"/worker*.log "$LOGS"/beat.log "$LOGS"/redis.log "$STATE"/pg/postgres.log; do
     [ -s "$f" ] || continue
     echo "----- last $LOG_TAIL_LINES lines of $f -----"
     tail -n "$LOG_TAIL_LINES" "$f"
@@ -142,7 +142,7 @@ cleanup() {
     log "FAILED (exit $rc)"
     dump_logs || true
   fi
-  log "stopping gunicorn, worker, redis, postgres"
+  log "stopping gunicorn, worker, beat, redis, postgres"
   stop_state "$STATE"
   if [ "$rc" != 0 ] || [ "${INTEGRATION_KEEP:-0}" = 1 ]; then
     log "state kept in $STATE (removed by the next run)"
@@ -220,6 +220,9 @@ export CELERY_TASK_ALWAYS_EAGER=0
 export JOB_WAIT_SECONDS=1
 export SCORE_CHUNK_SIZE=250
 export INTENT_PROVIDER=local
+# The suite's webhook receivers listen on 127.0.0.1; the sweep runs often so retries come quickly.
+export WEBHOOK_ALLOW_PRIVATE=1
+export AUTOMATION_SWEEP_SECONDS=2
 export OPENAI_API_KEY=
 export SECURE_COOKIES=0
 export SECURE_SSL_REDIRECT=0
@@ -262,6 +265,11 @@ mkdir -p "$WORKER_DATA_DIR"
 WORKER_CMD_HERE="env DATA_DIR=$WORKER_DATA_DIR $WORKER_CMD"
 log "worker: $WORKER_CMD  (DATA_DIR=$WORKER_DATA_DIR)"
 start_group worker "$WORKER_CMD_HERE"
+BEAT_CMD="$(procfile_cmd beat)"
+[ -n "$BEAT_CMD" ] || die "Procfile lacks a beat line"
+mkdir -p "$STATE/beat-data"
+log "beat:   $BEAT_CMD"
+start_group beat "env DATA_DIR=$STATE/beat-data $BEAT_CMD"
 
 READY_URL="http://127.0.0.1:$WEB_PORT/ready/"
 ready=0
