@@ -223,6 +223,7 @@ export INTENT_PROVIDER=local
 # The suite's webhook receivers listen on 127.0.0.1; the sweep runs often so retries come quickly.
 export WEBHOOK_ALLOW_PRIVATE=1
 export AUTOMATION_SWEEP_SECONDS=2
+export AUTOMATION_LEASE_SECONDS=8
 export OPENAI_API_KEY=
 export SECURE_COOKIES=0
 export SECURE_SSL_REDIRECT=0

@@ -264,6 +264,8 @@ WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
 WORKFLOW_MAX_ATTEMPTS = env_int("WORKFLOW_MAX_ATTEMPTS", 6)
 # How often beat looks for due retries, dead workers' deliveries and scheduled workflows.
 AUTOMATION_SWEEP_SECONDS = env_float("AUTOMATION_SWEEP_SECONDS", 30.0)
+# A delivery whose worker died is taken over after this long: more than one delivery can take.
+AUTOMATION_LEASE_SECONDS = env_float("AUTOMATION_LEASE_SECONDS", 120.0)
 # Where people open a lead: the link in Slack messages, emails and webhook payloads.
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 # Email: the console by default; SMTP when EMAIL_HOST is set.

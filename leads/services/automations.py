@@ -65,7 +65,6 @@ from leads.queue import DELIVER, DISPATCH, enqueue, enqueue_later
 logger = logging.getLogger(__name__)
 
 DISPATCH_BATCH = 5000
-LEASE_SECONDS = 120  # longer than any one delivery can take (timeouts included)
 BACKOFF_BASE_SECONDS = 10
 BACKOFF_MAX_SECONDS = 3600
 RESPONSE_KEEP = 2000
@@ -560,7 +559,7 @@ def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
 
 
 def _claim(execution_id: int, now: datetime) -> bool:
-    lease_over = now - timedelta(seconds=LEASE_SECONDS)
+    lease_over = now - timedelta(seconds=settings.AUTOMATION_LEASE_SECONDS)
     due = Q(status=WorkflowExecution.Status.PENDING) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
     stale = Q(status=WorkflowExecution.Status.RUNNING, updated_at__lt=lease_over)
     return bool(WorkflowExecution.objects.filter(due | stale, pk=execution_id).update(
@@ -621,11 +620,11 @@ def automations_sweep(*, now: datetime | None = None) -> dict[str, int]:
     """Queue what is due: retries whose wait is over, executions whose worker died, an outbox left
     behind by a lost message, and scheduled workflows. Safe to run as often as liked."""
     now = now or timezone.now()
+    lease_over = now - timedelta(seconds=settings.AUTOMATION_LEASE_SECONDS)
     due = list(WorkflowExecution.objects.filter(
         Q(status=WorkflowExecution.Status.PENDING, next_attempt_at__lte=now)
-        | Q(status=WorkflowExecution.Status.PENDING, next_attempt_at__isnull=True, created_at__lt=now - timedelta(
-            seconds=LEASE_SECONDS))
-        | Q(status=WorkflowExecution.Status.RUNNING, updated_at__lt=now - timedelta(seconds=LEASE_SECONDS)))
+        | Q(status=WorkflowExecution.Status.PENDING, next_attempt_at__isnull=True, created_at__lt=lease_over)
+        | Q(status=WorkflowExecution.Status.RUNNING, updated_at__lt=lease_over))
         .order_by("id").values_list("pk", flat=True)[:10_000])
     _queue_deliveries(due)
     dispatched = 0
