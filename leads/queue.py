@@ -27,6 +27,8 @@ IMPORT = "leads.tasks.leads_import_task"
 DISPATCH = "leads.tasks.transitions_dispatch_task"
 DELIVER = "leads.tasks.execution_deliver_task"
 SWEEP = "leads.tasks.automations_sweep_task"
+ENGAGEMENT_RESCORE = "leads.tasks.engagement_rescore_task"
+SCORE_REFRESH = "leads.tasks.scores_refresh_task"
 
 QUEUE_UNAVAILABLE = "The task queue is not reachable right now, so the job could not start; try again shortly."
 # A broker outage must answer quickly, not hang the request through kombu's default retries.

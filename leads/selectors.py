@@ -10,6 +10,7 @@ from django.db.models.functions import Least
 
 from leads.exceptions import LeadsError
 from leads.models import (
+    Event,
     Job,
     Lead,
     Offer,
@@ -58,7 +59,7 @@ def offer_for_request(*, workspace: Workspace, offer_id: int | None) -> Offer:
 
 
 def lead_list(*, workspace: Workspace) -> QuerySet[Lead]:
-    return Lead.objects.filter(workspace=workspace)
+    return Lead.objects.filter(workspace=workspace).select_related("engagement", "owner")
 
 
 _ATTRIBUTE_KEYS_SQL = {
@@ -158,7 +159,7 @@ def score_results_count(*, workspace: Workspace, offer: Offer, filters: ResultFi
 
 
 def job_scores(*, job: Job, limit: int) -> QuerySet[Score]:
-    return (Score.objects.filter(job=job, is_current=True).select_related("lead")
+    return (Score.objects.filter(job=job, is_current=True).select_related("lead", "lead__engagement")
             .order_by("-score", "lead_id")[:limit])
 
 
@@ -168,7 +169,7 @@ def scores_in_order(*, ids: list[int]) -> list[Score]:
     Results paginate ids first: OFFSET then walks the index alone, and only the page's rows are
     joined to their leads — a deep page costs an index scan, not a join per skipped row.
     """
-    by_id = Score.objects.select_related("lead").in_bulk(ids)
+    by_id = Score.objects.select_related("lead", "lead__engagement").in_bulk(ids)
     return [by_id[pk] for pk in ids if pk in by_id]
 
 
@@ -249,3 +250,7 @@ def execution_list(*, workspace: Workspace) -> QuerySet[WorkflowExecution]:
 
 def task_list(*, workspace: Workspace) -> QuerySet[Task]:
     return Task.objects.filter(workspace=workspace).select_related("lead", "assignee").order_by("done", "due", "id")
+
+
+def lead_events(*, lead: Lead) -> QuerySet[Event]:
+    return Event.objects.filter(lead=lead).order_by("-occurred_at", "-id")

@@ -9,7 +9,16 @@ from celery import Task, shared_task
 from celery.signals import task_prerun, worker_ready
 from django.db import InterfaceError, OperationalError, reset_queries
 
-from leads.queue import DELIVER, DISPATCH, IMPORT, QUEUE_UNAVAILABLE, SCORE_CHUNK, SWEEP
+from leads.queue import (
+    DELIVER,
+    DISPATCH,
+    ENGAGEMENT_RESCORE,
+    IMPORT,
+    QUEUE_UNAVAILABLE,
+    SCORE_CHUNK,
+    SCORE_REFRESH,
+    SWEEP,
+)
 from leads.services.automations import (
     DISPATCH_BATCH,
     automations_sweep,
@@ -18,10 +27,10 @@ from leads.services.automations import (
 )
 from leads.services.imports import import_job_run, import_jobs_resume
 from leads.services.jobs import job_fail
-from leads.services.scoring import score_chunk_run, score_jobs_resume
+from leads.services.scoring import engagement_rescore, score_chunk_run, score_jobs_resume, scores_refresh
 
-__all__ = ["QUEUE_UNAVAILABLE", "automations_sweep_task", "execution_deliver_task", "leads_import_task",
-           "score_chunk_task", "transitions_dispatch_task"]
+__all__ = ["QUEUE_UNAVAILABLE", "automations_sweep_task", "engagement_rescore_task", "execution_deliver_task",
+           "leads_import_task", "score_chunk_task", "scores_refresh_task", "transitions_dispatch_task"]
 DISPATCH_ROUNDS = 20  # per task: a backlog beyond 20 batches is taken up by the next nudge or sweep
 
 logger = logging.getLogger(__name__)
@@ -83,6 +92,18 @@ def automations_sweep_task() -> None:
     counts = automations_sweep()
     if any(counts.values()):
         logger.info("Automations sweep: %s", counts)
+
+
+@shared_task(base=_AutomationTask, name=ENGAGEMENT_RESCORE)
+def engagement_rescore_task(workspace_id: int) -> None:
+    engagement_rescore(workspace_id=workspace_id)
+
+
+@shared_task(base=_AutomationTask, name=SCORE_REFRESH)
+def scores_refresh_task() -> None:
+    started = scores_refresh()
+    if started:
+        logger.info("Scheduled refresh started %d scoring runs", started)
 
 
 @task_prerun.connect

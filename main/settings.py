@@ -244,6 +244,12 @@ if UPLOAD_STORAGE not in {"filesystem", "database"}:
 JOB_WAIT_SECONDS = env_float("JOB_WAIT_SECONDS", 10.0)
 SCORE_CHUNK_SIZE = env_int("SCORE_CHUNK_SIZE", 2000)
 JOB_MAX_ERRORS = env_int("JOB_MAX_ERRORS", 1000)
+# Engagement: how long new events wait before their leads are rescored (many requests, one run),
+# how often beat rescores everything that decays (seconds; 0 turns the schedule off), upload limits.
+ENGAGEMENT_RESCORE_DELAY_SECONDS = env_int("ENGAGEMENT_RESCORE_DELAY_SECONDS", 5)
+SCORE_REFRESH_INTERVAL = env_int("SCORE_REFRESH_INTERVAL", 6 * 3600)
+EVENTS_UPLOAD_MAX_BYTES = env_int("EVENTS_UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
+EVENTS_UPLOAD_MAX_ROWS = env_int("EVENTS_UPLOAD_MAX_ROWS", 2_000_000)
 
 # --- AI layer ---------------------------------------------------------------------------------
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")
@@ -316,6 +322,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "automations-sweep": {"task": "leads.tasks.automations_sweep_task", "schedule": AUTOMATION_SWEEP_SECONDS},
 }
+if SCORE_REFRESH_INTERVAL > 0:
+    # Checked every minute; a workspace is rescored once per SCORE_REFRESH_INTERVAL slot, however
+    # often beat sends this (a second beat, a restart).
+    CELERY_BEAT_SCHEDULE["scores-refresh"] = {"task": "leads.tasks.scores_refresh_task",
+                                              "schedule": min(60.0, float(SCORE_REFRESH_INTERVAL))}
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- Cache ------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from drf_yasg.utils import swagger_serializer_method
 from rest_framework import serializers
 
 from leads.models import (
@@ -12,6 +13,7 @@ from leads.models import (
     EMAIL_MAX,
     NAME_MAX,
     AlertConfig,
+    Event,
     Job,
     Lead,
     LeadStatus,
@@ -25,6 +27,7 @@ from leads.models import (
 )
 from leads.scoring.model import ALL_OPERATORS
 from leads.scoring.templates import TEMPLATES
+from leads.services.automations import mask_url
 
 OFFER_LIST_MAX_ITEMS = 50
 OFFER_ITEM_MAX_CHARS = 200
@@ -64,6 +67,14 @@ class OfferSerializer(serializers.ModelSerializer):
             self.fields["scoring_model"].queryset = ScoringModel.objects.filter(workspace=workspace)
 
 
+class EngagementSummarySerializer(serializers.Serializer):
+    email_opens = serializers.IntegerField()
+    email_clicks = serializers.IntegerField()
+    website_visits = serializers.IntegerField()
+    crm_activities = serializers.IntegerField()
+    last_activity = serializers.DateTimeField(allow_null=True)
+
+
 class LeadSerializer(serializers.ModelSerializer):
     name = serializers.CharField(max_length=NAME_MAX, allow_blank=True, required=False)
     role = serializers.CharField(max_length=NAME_MAX, allow_blank=True, required=False)
@@ -76,14 +87,15 @@ class LeadSerializer(serializers.ModelSerializer):
     status = serializers.ChoiceField(choices=LeadStatus.choices, required=False)
     owner = serializers.PrimaryKeyRelatedField(queryset=Lead.objects.none(), required=False, allow_null=True,
                                                help_text="A member of the workspace (user id).")
-    owner_name = serializers.CharField(source="owner.username", read_only=True, default=None)
+    owner_name = serializers.SerializerMethodField()
     tags = serializers.ListField(child=serializers.CharField(max_length=50, allow_blank=False), max_length=50,
                                  required=False)
+    engagement_summary = serializers.SerializerMethodField()
 
     class Meta:
         model = Lead
         fields = ["id", "name", "role", "company", "industry", "location", "linkedin_bio", "email", "attributes",
-                  "status", "owner", "owner_name", "tags", "created_at", "updated_at"]
+                  "status", "owner", "owner_name", "tags", "engagement_summary", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -93,6 +105,13 @@ class LeadSerializer(serializers.ModelSerializer):
             from django.contrib.auth import get_user_model
 
             self.fields["owner"].queryset = get_user_model().objects.filter(memberships__workspace=workspace)
+
+    @swagger_serializer_method(serializer_or_field=EngagementSummarySerializer)
+    def get_engagement_summary(self, lead: Lead) -> dict[str, Any]:
+        return summary_of(lead)
+
+    def get_owner_name(self, lead: Lead) -> str | None:
+        return lead.owner.username if lead.owner_id else None
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         name = attrs.get("name", getattr(self.instance, "name", ""))
@@ -144,6 +163,17 @@ class ImportResultSerializer(serializers.Serializer):
     leads = LeadSerializer(many=True)
 
 
+def summary_of(lead: Lead) -> dict[str, Any]:
+    """The lead's engagement summary; selectors join `engagement` in, so this reads no row."""
+    from leads.services.engagement import engagement_summary
+
+    try:
+        row = lead.engagement
+    except Lead.engagement.RelatedObjectDoesNotExist:
+        row = None
+    return engagement_summary(row)
+
+
 # Ids are 64-bit: a bigger number is a 400, not an overflow inside the database driver.
 MAX_ID = 2**63 - 1
 
@@ -184,9 +214,14 @@ class ScoredLeadSerializer(serializers.Serializer):
     previous_score = serializers.IntegerField(allow_null=True)
     score_change = serializers.IntegerField(allow_null=True)
     stale = serializers.SerializerMethodField(help_text="The lead, offer or model changed since: a run redoes it.")
+    engagement_summary = serializers.SerializerMethodField()
 
     def get_stale(self, score: Any) -> bool:
         return bool(score.stale_cause)
+
+    @swagger_serializer_method(serializer_or_field=EngagementSummarySerializer)
+    def get_engagement_summary(self, score: Any) -> dict[str, Any]:
+        return summary_of(score.lead)
 
 
 class ScoreResultSerializer(serializers.Serializer):
@@ -386,13 +421,6 @@ class PreviewInputSerializer(serializers.Serializer):
 # --- automations ----------------------------------------------------------------------------------
 
 
-def mask_url(url: str) -> str:
-    """A secret URL as the API shows it back: enough to recognise, not enough to use."""
-    if not url:
-        return ""
-    return url[: url.find("/", 8) + 1] + "…" + url[-4:] if "/" in url[8:] else "…" + url[-4:]
-
-
 class WorkflowSerializer(serializers.ModelSerializer):
     offer = serializers.PrimaryKeyRelatedField(queryset=Offer.objects.none(), required=False, allow_null=True,
                                                help_text="Only this offer's scores fire it (default: any offer).")
@@ -443,8 +471,11 @@ class WorkflowSerializer(serializers.ModelSerializer):
 
 
 class WorkflowCreatedSerializer(WorkflowSerializer):
-    signing_secret = serializers.CharField(source="secret", read_only=True, help_text=(
+    signing_secret = serializers.SerializerMethodField(help_text=(
         "Webhook workflows: the HMAC key receivers verify signatures with. Shown once, here."))
+
+    def get_signing_secret(self, workflow: Workflow) -> str | None:
+        return workflow.secret or None
 
     class Meta(WorkflowSerializer.Meta):
         fields = [*WorkflowSerializer.Meta.fields, "signing_secret"]
@@ -483,7 +514,7 @@ class TaskSerializer(serializers.ModelSerializer):
     assignee = serializers.PrimaryKeyRelatedField(queryset=Lead.objects.none(), required=False, allow_null=True,
                                                   help_text="A member of the workspace (user id).")
     lead_name = serializers.CharField(source="lead.name", read_only=True)
-    assignee_name = serializers.CharField(source="assignee.username", read_only=True, default=None)
+    assignee_name = serializers.SerializerMethodField()
 
     class Meta:
         model = Task
@@ -502,6 +533,9 @@ class TaskSerializer(serializers.ModelSerializer):
         if self.instance is not None and not isinstance(self.instance, list | tuple):
             self.fields["lead"].read_only = True
 
+    def get_assignee_name(self, task: Task) -> str | None:
+        return task.assignee.username if task.assignee_id else None
+
 
 class AlertConfigSerializer(serializers.ModelSerializer):
     hot_threshold = serializers.IntegerField(min_value=0, max_value=100, required=False)
@@ -518,3 +552,45 @@ class AlertConfigSerializer(serializers.ModelSerializer):
 
     def get_slack_webhook(self, config: AlertConfig) -> str:
         return mask_url(config.slack_webhook_url)
+
+
+# --- engagement -----------------------------------------------------------------------------------
+
+
+class EventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Event
+        fields = ["id", "lead", "type", "occurred_at", "source", "external_id", "properties", "created_at"]
+        read_only_fields = fields
+
+
+class EventInputSerializer(serializers.Serializer):
+    """One event (send a JSON list of these for a batch of up to 10,000)."""
+
+    lead = serializers.IntegerField(required=False, help_text="Lead id; or give email.")
+    email = serializers.EmailField(required=False)
+    type = serializers.CharField(help_text="email_sent, email_open, email_click, email_reply, email_bounce, "
+                                           "unsubscribe, page_view, form_submit, demo_request, meeting, call, note, "
+                                           "deal_stage_change, or your own (lowercase, digits, _).")
+    occurred_at = serializers.DateTimeField(required=False, help_text="ISO 8601; default now.")
+    source = serializers.CharField(required=False, default="api")
+    external_id = serializers.CharField(required=False, help_text="The sender's id: sent again, counted once.")
+    properties = serializers.DictField(required=False)
+
+
+class IngestResultSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    errors = serializers.ListField(child=serializers.DictField(), help_text="{index or line, reason}, first 1,000.")
+    errors_truncated = serializers.BooleanField()
+    created_leads = serializers.IntegerField()
+    leads = serializers.IntegerField(help_text="Leads whose engagement changed (their scores are rescored).")
+
+
+class EventUploadInputSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True, help_text=(
+        "CSV with columns type and lead (id) or email; optional occurred_at, source, external_id; other columns "
+        "become properties."))
+    create_leads = serializers.BooleanField(default=False, help_text="Create a lead for an unknown email.")
+

@@ -3,7 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from leads.api import automations, qualification, views
+from leads.api import automations, engagement, qualification, views
 
 router = DefaultRouter(trailing_slash=True)
 router.register("offer", views.OfferViewSet, basename="offer")
@@ -16,6 +16,7 @@ router.register("lead-scores", qualification.LeadScoreViewSet, basename="lead-sc
 router.register("workflows", automations.WorkflowViewSet, basename="workflow")
 router.register("workflow-executions", automations.WorkflowExecutionViewSet, basename="workflow-execution")
 router.register("tasks", automations.TaskViewSet, basename="task")
+router.register("events", engagement.EventViewSet, basename="event")
 
 
 def _undocumented(viewset: type) -> type:

@@ -246,6 +246,23 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
                                         lead_ids=lead_ids, rescore=data["rescore"])
         return score_run_response(request, start.job)
 
+    # --- engagement ---------------------------------------------------------------------------
+    @swagger_auto_schema(operation_summary="A lead's events, newest first",
+                         responses={200: s.EventSerializer(many=True), 404: ERROR_RESPONSE})
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def events(self, request: Request, pk: str | None = None) -> Response:
+        page = self.paginate_queryset(selectors.lead_events(lead=self.get_object()))
+        return self.get_paginated_response(s.EventSerializer(page, many=True).data)
+
+    @swagger_auto_schema(
+        operation_summary="Rescore every lead whose score went stale (events, edits, model changes)",
+        request_body=None, responses={202: s.JobSerializer(many=True)})
+    @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
+    def refresh(self, request: Request) -> Response:
+        started = scoring.workspace_rescore_stale(workspace=self.workspace, user=request.user)
+        return Response({"jobs": s.JobSerializer(started, many=True, context={"request": request}).data},
+                        status=status.HTTP_202_ACCEPTED)
+
     # --- results and export ------------------------------------------------------------------
     def _results_query(self, request: Request) -> tuple[Offer, selectors.ResultFilters]:
         offer_id = _int_param(request, "offer", low=1, high=s.MAX_ID)

@@ -5,6 +5,7 @@ query can filter by it with an index and one workspace never reaches another's r
 """
 
 from leads.models.automations import AlertConfig, Task, Workflow, WorkflowExecution
+from leads.models.engagement import Event, LeadEngagement
 from leads.models.jobs import Job, JobChunk, UploadPart
 from leads.models.leads import BIO_MAX, EMAIL_MAX, NAME_MAX, Lead, LeadStatus, Offer
 from leads.models.scores import IntentCacheEntry, Score, ScoreCause, ScoreTransition
@@ -12,6 +13,8 @@ from leads.models.scoring_models import QualificationStage, ScoringModel, Scorin
 from leads.models.tenancy import Membership, Workspace
 
 __all__ = [
+    "Event",
+    "LeadEngagement",
     "AlertConfig",
     "Task",
     "Workflow",

@@ -9,6 +9,8 @@ from django.db import models
 class Workspace(models.Model):
     name = models.CharField(max_length=100, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    #: The last SCORE_REFRESH_INTERVAL slot whose scheduled rescore ran (one run per slot).
+    score_refreshed_slot = models.BigIntegerField(null=True, blank=True, editable=False)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="workspaces")
 
     def __str__(self) -> str:

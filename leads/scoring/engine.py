@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from leads.scoring.engagement import engagement_points
 from leads.scoring.facts import LeadFacts
 from leads.scoring.model import CompiledModel, CompiledRule, ModelSpec, compile_model
 from leads.scoring.templates import default_model_spec
@@ -138,7 +139,27 @@ def _rule_part(spec: ModelSpec, hits: list[_Hit]) -> _RulePart:
     return _RulePart(rule_score, component, [{"label": h.label, "points": h.points} for h in hits], reasoning)
 
 
-def _assemble(spec: ModelSpec, part: _RulePart, verdict: IntentResult | None) -> ScoreResult:
+def _engagement_part(spec: ModelSpec, facts: LeadFacts) -> dict[str, Any] | None:
+    if not spec.engagement:
+        return None
+    points, types = engagement_points(spec.engagement, facts.engagement, facts.now)
+    component: dict[str, Any] = {"part": "engagement", "points": points, "types": types}
+    cap = spec.engagement.get("max_points")
+    if cap is not None and points > cap:
+        component["capped_from"], component["points"] = points, cap
+    return component
+
+
+def _engagement_reasoning(component: dict[str, Any]) -> str:
+    parts = [f"{t['events']} {t['type'].replace('_', ' ')} ({_points(t['points'])})" for t in component["types"]]
+    text = ", ".join(parts) or "no recent activity (+0)"
+    if "capped_from" in component:
+        text += f"; {component['points']} after the cap"
+    return text
+
+
+def _assemble(spec: ModelSpec, part: _RulePart, verdict: IntentResult | None,
+              engagement: dict[str, Any] | None = None) -> ScoreResult:
     rule_score = part.rule_score
     components: list[dict[str, Any]] = [part.component]
     if spec.ai_enabled:
@@ -157,6 +178,11 @@ def _assemble(spec: ModelSpec, part: _RulePart, verdict: IntentResult | None) ->
         ai_score, ai_intent, ai_reasoning, ai_detail = 0, "", AI_OFF_REASONING, None
 
     total = rule_score + ai_score
+    reasoning = f"[Rule: {part.reasoning}] [AI: {ai_reasoning}]"
+    if engagement is not None:
+        components.append(engagement)
+        total += engagement["points"]
+        reasoning += f" [Engagement: {_engagement_reasoning(engagement)}]"
     score = min(max(total, 0), 100)
     breakdown: dict[str, Any] = {
         "rule_score": rule_score,
@@ -175,7 +201,7 @@ def _assemble(spec: ModelSpec, part: _RulePart, verdict: IntentResult | None) ->
         score=score,
         intent=intent_for(score, high_from=spec.high_from, medium_from=spec.medium_from),
         ai_intent=ai_intent,
-        reasoning=f"[Rule: {part.reasoning}] [AI: {ai_reasoning}]",
+        reasoning=reasoning,
         breakdown=breakdown,
     )
 
@@ -204,7 +230,7 @@ def evaluate(model: CompiledModel, facts: LeadFacts, offer: OfferData, verdict: 
             parts.clear()
         specs = [rules[i].spec for i in fired]
         part = parts[fired] = _rule_part(model.spec, [_Hit(r.id, r.name, r.group, r.points) for r in specs])
-    return _assemble(model.spec, part, verdict)
+    return _assemble(model.spec, part, verdict, _engagement_part(model.spec, facts))
 
 
 # --- the first stage's entry points, now the built-in default model -------------------------------

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from leads.scoring.engagement import validate_engagement
 from leads.scoring.facts import LeadFacts, Reader, field_reader, reads_attributes
 from leads.scoring.operators import OPERATORS, RuleConfigError, compile_condition
 from leads.scoring.rules import Authority, IndustryFit, classify_title, is_complete, offer_profile
@@ -163,6 +164,10 @@ def validate_settings(spec: ModelSpec) -> None:
     if not isinstance(points, Mapping) or set(points) != set(INTENTS) or not all(
             _whole(points[intent], -100, 100) for intent in INTENTS):
         raise RuleConfigError("ai_points", BAD_AI_POINTS)
+    try:
+        validate_engagement(spec.engagement)
+    except ValueError as exc:
+        raise RuleConfigError("engagement", str(exc)) from None
     caps = spec.group_caps
     if not isinstance(caps, Mapping):
         raise RuleConfigError("group_caps", BAD_GROUP_CAPS)

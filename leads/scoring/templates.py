@@ -8,7 +8,9 @@
   a person can add the breakdown up; group caps keep an industry that matches two lists ("Health
   tech") at its tier's top.
 - `engagement_led`: points for recent opens, clicks, visits, CRM activity, deal movement, size and
-  recency, in the classic weights (25/20/20/15/10/5/5), AI off.
+  recency, in the classic weights (25/20/20/15/10/5/5), as rules over 30-day counts; AI off.
+- `engagement_decay`: the same weights as caps on the engagement part, whose points fade with a
+  half-life per event type, so a lead that goes quiet cools down day by day; AI off.
 """
 
 from __future__ import annotations
@@ -119,6 +121,31 @@ def engagement_led_spec() -> ModelSpec:
     )
 
 
+def engagement_decay_spec() -> ModelSpec:
+    """The classic weights as caps on points that fade: what a prospect did lately counts most."""
+    return ModelSpec(
+        name="Engagement with decay",
+        rule_max=10,
+        ai_enabled=False,
+        engagement={
+            "email_open": {"points": 5, "half_life_days": 14, "max_points": 25},
+            "email_click": {"points": 10, "half_life_days": 14, "max_points": 20},
+            "page_view": {"points": 4, "half_life_days": 7, "max_points": 20},
+            "meeting": {"points": 8, "half_life_days": 30, "max_points": 8},
+            "call": {"points": 4, "half_life_days": 30, "max_points": 4},
+            "email_reply": {"points": 3, "half_life_days": 21, "max_points": 3},
+            "deal_stage_change": {"points": 10, "half_life_days": 60, "max_points": 10},
+            "horizon_days": 180,
+        },
+        rules=(
+            RuleSpec("Over 100 employees", "greater_than", 5, "company_size", 100, "firmographic", 10),
+            RuleSpec("Active in the last 7 days", "less_than", 5, "last_activity_days_ago", 7, "engagement", 20),
+            RuleSpec("Unsubscribed", "greater_than", 0, "events.unsubscribe.count", 0, "engagement", 5,
+                     knockout=True),
+        ),
+    )
+
+
 TEMPLATES: dict[str, Template] = {
     template.key: template
     for template in (
@@ -132,5 +159,9 @@ TEMPLATES: dict[str, Template] = {
                  "Scores what prospects do: recent email opens (25), clicks (20), site visits (20), CRM activity "
                  "(15), deal movement (10), size (5) and recency (5). An unsubscribe disqualifies. AI off.",
                  engagement_led_spec()),
+        Template("engagement_decay", "Engagement with decay",
+                 "Points per email open (5), click (10), visit (4), meeting, call, reply and deal move that halve "
+                 "every 7–60 days, capped in the classic weights (25/20/20/15/10), plus size (5) and recency (5). "
+                 "Beat rescores on SCORE_REFRESH_INTERVAL, so quiet leads cool down. AI off.", engagement_decay_spec()),
     )
 }

@@ -61,6 +61,7 @@ from leads.models import (
     Workspace,
 )
 from leads.queue import DELIVER, DISPATCH, enqueue, enqueue_later
+from leads.services.scoring_models import scoring_model_default
 
 logger = logging.getLogger(__name__)
 
@@ -109,15 +110,22 @@ def _text(config: dict[str, Any], key: str, *, limit: int, required: bool = Fals
     return value
 
 
-def _check_url(url: object, *, action: str) -> str:
+def mask_url(url: str) -> str:
+    """A secret URL as the API shows it back: enough to recognise, not enough to use."""
+    if not url:
+        return ""
+    return url[: url.find("/", 8) + 1] + "…" + url[-4:] if "/" in url[8:] else "…" + url[-4:]
+
+
+def _check_url(url: object, *, action: str, field: str = "action_config") -> str:
     if not isinstance(url, str) or not url.strip():
-        raise _invalid("action_config", ACTION_CONFIG_REQUIRED.format(action=action, needs='{"url": "https://…"}'
-                                                                      if action == "webhook" else
-                                                                      '{"webhook_url": "https://hooks.slack.com/…"}'))
+        raise _invalid(field, ACTION_CONFIG_REQUIRED.format(action=action, needs='{"url": "https://…"}'
+                                                            if action == "webhook" else
+                                                            '{"webhook_url": "https://hooks.slack.com/…"}'))
     try:
         webhooks.check_target(url, allow_private=settings.WEBHOOK_ALLOW_PRIVATE, resolve=False)
     except webhooks.TargetRefused as exc:
-        raise _invalid("action_config", exc.message) from None
+        raise _invalid(field, exc.message) from None
     return url.strip()
 
 
@@ -172,6 +180,7 @@ def validate_action(workspace: Workspace, action: str, config: dict[str, Any]) -
                 action=action, needs='{"tag": a text of up to 50 characters}'))
         cleaned["tag"] = tag.strip()
     elif action == "move_to_stage":
+        scoring_model_default(workspace=workspace)  # makes the default stages, as a first look at them does
         stages = set(QualificationStage.objects.filter(workspace=workspace).values_list("stage", flat=True))
         if config.get("stage") not in stages:
             raise _invalid("action_config", UNKNOWN_STAGE.format(stage=config.get("stage"),
@@ -204,6 +213,9 @@ def _validated(workspace: Workspace, data: dict[str, Any], workflow: Workflow | 
         config = data.get("action_config")
         if config is None:
             config = workflow.action_config if workflow else {}
+        stored = (workflow.action_config or {}).get("webhook_url", "") if workflow else ""
+        if stored and isinstance(config, dict) and config.get("webhook_url") == mask_url(stored):
+            config = {**config, "webhook_url": stored}  # the masked URL the API showed: unchanged
         cleaned["action_config"] = validate_action(workspace, action, config)
     offer = cleaned.get("offer")
     if offer is not None and offer.workspace_id != workspace.pk:
@@ -242,7 +254,12 @@ def workflow_update(*, workflow: Workflow, data: dict[str, Any]) -> Workflow:
     return workflow
 
 
+ROTATE_NOT_WEBHOOK = "Only webhook workflows sign their requests, so only they have a secret to rotate."
+
+
 def workflow_rotate_secret(*, workflow: Workflow) -> Workflow:
+    if workflow.action_type != Workflow.Action.WEBHOOK:
+        raise LeadsError(ROTATE_NOT_WEBHOOK, code="not_webhook", status_code=409)
     workflow.secret = webhooks.new_secret()
     workflow.save(update_fields=["secret", "updated_at"])
     return workflow
@@ -711,7 +728,7 @@ def alert_config_set(*, workspace: Workspace, user: AbstractBaseUser | None, dat
     if config.enable_slack and not config.slack_webhook_url:
         raise _invalid("slack_webhook_url", ALERT_NEEDS_URL)
     if config.slack_webhook_url:
-        config.slack_webhook_url = _check_url(config.slack_webhook_url, action="slack")
+        config.slack_webhook_url = _check_url(config.slack_webhook_url, action="slack", field="slack_webhook_url")
     config.save()
     for kind, threshold, title in (("hot", config.hot_threshold, "Hot lead"),
                                    ("warm", config.warm_threshold, "Warm lead")):

@@ -18,10 +18,12 @@ from django.utils import timezone
 from leads.exceptions import LeadsError
 from leads.models import Lead, Offer, Score, ScoringModel, ScoringRule
 from leads.scoring.engine import evaluate
+from leads.scoring.facts import NO_ENGAGEMENT
 from leads.scoring.model import CompiledModel, ModelSpec, RuleSpec, compile_model, compile_rule
 from leads.scoring.operators import RuleConfigError
 from leads.scoring.types import IntentResult, OfferData
 from leads.selectors import DISTRIBUTION_BUCKETS
+from leads.services.engagement import engagement_facts
 from leads.services.intent import intent_provider_from_settings
 from leads.services.scoring import FACT_COLUMNS, LEAD_FIELDS, facts_from_row, offer_data
 from leads.services.scoring_models import MODEL_SETTINGS, check_settings, model_spec, rule_spec
@@ -33,7 +35,9 @@ _ALL_FACT_COLUMNS = (*LEAD_FIELDS, *sorted(set(FACT_COLUMNS.values())), "attribu
 
 def _facts_of(lead_ids: list[int], now: Any) -> dict[int, Any]:
     rows = Lead.objects.filter(pk__in=lead_ids).values_list("pk", *_ALL_FACT_COLUMNS)
-    return {row[0]: facts_from_row(row, _ALL_FACT_COLUMNS, now) for row in rows}
+    engagement = engagement_facts(lead_ids)
+    return {row[0]: facts_from_row(row, _ALL_FACT_COLUMNS, now, engagement.get(row[0], NO_ENGAGEMENT))
+            for row in rows}
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from leads.exceptions import IntentProviderError
@@ -26,10 +27,11 @@ from leads.metrics import AI_CALLS, AI_ERRORS, AI_TOKENS, LEADS_SCORED
 from leads.models import Job, JobChunk, Lead, Offer, Score, ScoreCause, ScoringModel, Workspace
 from leads.queue import SCORE_CHUNK, enqueue
 from leads.scoring.engine import evaluate
-from leads.scoring.facts import LeadFacts, reads_attributes
+from leads.scoring.facts import NO_ENGAGEMENT, EngagementFacts, LeadFacts, reads_attributes
 from leads.scoring.model import CompiledModel
 from leads.scoring.stages import CompiledStage
 from leads.scoring.types import IntentResult, LeadData, OfferData, Usage
+from leads.services.engagement import engagement_facts
 from leads.services.intent import classify_with_cache, intent_provider_from_settings, scoring_method
 from leads.services.jobs import errors_append, job_finish, job_mark_running, job_tasks_queue
 from leads.services.score_store import ScoreDraft, ScoreTarget, scores_write
@@ -130,15 +132,30 @@ def _facts_row_fields(model: CompiledModel, stages: tuple[CompiledStage, ...]) -
     return (*LEAD_FIELDS, *extra)
 
 
-def facts_from_row(row: tuple, columns: tuple[str, ...], now: datetime) -> LeadFacts:
+_ENGAGEMENT_FIELDS = frozenset({"last_activity_days_ago", "email_opens_count", "email_clicks_count",
+                                "website_visits", "activities_count"})
+
+
+def needs_engagement(model: CompiledModel, stages: tuple[CompiledStage, ...]) -> bool:
+    """Whether a run must read the leads' event aggregates: the model decays engagement, or a rule
+    or a stage reads an event count or action."""
+    if model.spec.engagement or any(stage.spec.required_actions for stage in stages):
+        return True
+    names = {rule.spec.field_name.strip().lower() for rule in (*model.rules, *model.knockouts)}
+    names |= {name.strip().lower() for stage in stages for name in stage.spec.required_fields}
+    return any(name in _ENGAGEMENT_FIELDS or name.startswith("events.") for name in names)
+
+
+def facts_from_row(row: tuple, columns: tuple[str, ...], now: datetime,
+                   engagement: EngagementFacts = NO_ENGAGEMENT) -> LeadFacts:
     lead = LeadData(*row[1:7])
     if len(columns) == len(LEAD_FIELDS):
-        return LeadFacts(lead=lead, now=now)
+        return LeadFacts(lead=lead, now=now, engagement=engagement)
     values = dict(zip(columns[6:], row[7:], strict=True))
     return LeadFacts(
         lead=lead, now=now, email=values.get("email", ""), status=values.get("status", ""),
         owner=values.get("owner__username") or "", tags=tuple(values.get("tags") or ()),
-        created_at=values.get("created_at"), attributes=values.get("attributes") or {},
+        created_at=values.get("created_at"), attributes=values.get("attributes") or {}, engagement=engagement,
     )
 
 
@@ -150,11 +167,12 @@ class _Scored:
 
 
 def _score_leads(*, rows: list[tuple], columns: tuple[str, ...], offer: Offer, model: CompiledModel,
-                 workspace_id: int) -> _Scored:
+                 workspace_id: int, with_engagement: bool) -> _Scored:
     """Facts, knockouts, AI verdicts (only where the model asks for them) and the engine, for a batch."""
     now = timezone.now()
     the_offer = offer_data(offer)
-    facts = [facts_from_row(row, columns, now) for row in rows]
+    engagement = engagement_facts([row[0] for row in rows]) if with_engagement and rows else {}
+    facts = [facts_from_row(row, columns, now, engagement.get(row[0], NO_ENGAGEMENT)) for row in rows]
     ask = [i for i, fact in enumerate(facts) if model.spec.ai_enabled and model.knockout_for(fact, the_offer) is None]
     verdicts: dict[int, IntentResult | IntentProviderError] = {}
     if ask:
@@ -220,7 +238,8 @@ def score_chunk_run(chunk_id: int) -> None:
                                          lead_id__in=[r[0] for r in rows]).values_list("lead_id", flat=True))
         rows = [r for r in rows if r[0] not in fresh]
     missing = len(chunk.lead_ids) - len(rows)  # deleted since the job started, or scored by another run
-    scored = _score_leads(rows=rows, columns=columns, offer=offer, model=compiled, workspace_id=job.workspace_id)
+    scored = _score_leads(rows=rows, columns=columns, offer=offer, model=compiled, workspace_id=job.workspace_id,
+                          with_engagement=needs_engagement(compiled, target.stages))
     usage, errors = scored.usage, scored.errors
 
     with transaction.atomic():
@@ -269,7 +288,8 @@ def lead_score_now(*, lead: Lead, offer: Offer) -> Score:
     target = _target(offer, model, job_id=None, pinned_version=model.version)
     columns = _facts_row_fields(compiled, target.stages)
     row = Lead.objects.filter(pk=lead.pk).values_list("pk", *columns).get()
-    scored = _score_leads(rows=[row], columns=columns, offer=offer, model=compiled, workspace_id=lead.workspace_id)
+    scored = _score_leads(rows=[row], columns=columns, offer=offer, model=compiled, workspace_id=lead.workspace_id,
+                          with_engagement=needs_engagement(compiled, target.stages))
     if scored.errors:
         raise IntentProviderError(AI_FAILED, details={"lead": lead.pk, "reason": scored.errors[0]["reason"]})
     with transaction.atomic():
@@ -300,3 +320,48 @@ def score_jobs_resume() -> int:
     for chunk_id in chunk_ids:
         enqueue(SCORE_CHUNK, chunk_id)
     return len(chunk_ids)
+
+
+# --- rescoring that follows the data ------------------------------------------------------------
+
+
+def workspace_rescore_stale(*, workspace: Workspace, user: AbstractBaseUser | None = None) -> list[Job]:
+    """One run per offer for the leads whose score is stale or missing (each new score's cause is
+    why it went stale). An offer with a run already going keeps that run."""
+    return [score_job_start(workspace=workspace, user=user, offer=offer).job
+            for offer in Offer.objects.filter(workspace=workspace).order_by("pk")]
+
+
+def engagement_rescore(*, workspace_id: int) -> int:
+    """The debounced rescore after events: every stale score of the workspace. Returns the runs started."""
+    cache.delete(f"leadscore:rescore-queued:{workspace_id}")
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    return len(workspace_rescore_stale(workspace=workspace)) if workspace is not None else 0
+
+
+def scores_refresh(*, now: datetime | None = None) -> int:
+    """Beat's rescore: engagement decays, so every score an engagement-scoring model made for a lead
+    with events is redone once per SCORE_REFRESH_INTERVAL slot (cause "schedule"). A workspace is
+    claimed for a slot with one compare-and-swap, so a second beat or a retried task does nothing."""
+    interval = settings.SCORE_REFRESH_INTERVAL
+    if interval <= 0:
+        return 0
+    now = now or timezone.now()
+    slot = int(now.timestamp() // interval)
+    started = 0
+    due = Q(score_refreshed_slot__isnull=True) | Q(score_refreshed_slot__lt=slot)
+    for workspace in Workspace.objects.filter(due).order_by("pk"):
+        if not Workspace.objects.filter(due, pk=workspace.pk).update(score_refreshed_slot=slot):
+            continue
+        decaying = [model.pk for model in ScoringModel.objects.filter(workspace=workspace) if model.engagement]
+        if not decaying:
+            continue
+        default = ScoringModel.objects.filter(workspace=workspace, is_default=True, pk__in=decaying).exists()
+        offers = Q(offer__scoring_model_id__in=decaying) | (Q(offer__scoring_model__isnull=True) if default else Q(
+            pk__in=[]))
+        marked = (Score.objects.filter(offers, workspace=workspace, is_current=True, stale_cause="",
+                                       lead__engagement__isnull=False)
+                  .update(stale_cause=ScoreCause.SCHEDULE))
+        if marked:
+            started += len(workspace_rescore_stale(workspace=workspace))
+    return started

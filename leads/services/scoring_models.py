@@ -132,9 +132,6 @@ def _bump(model: ScoringModel, user: AbstractBaseUser | None, *, stale: bool = T
 
 
 def check_settings(data: dict[str, Any], base: ModelSpec) -> None:
-    if data.get("engagement"):
-        raise LeadsError(NOT_AVAILABLE_YET.format(field="engagement", part="events API"), code="invalid",
-                         details={"engagement": ["Not available yet."]})
     if data.get("learned_weight"):
         raise LeadsError(NOT_AVAILABLE_YET.format(field="learned_weight", part="learned model"), code="invalid",
                          details={"learned_weight": ["Not available yet."]})

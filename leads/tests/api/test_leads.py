@@ -23,7 +23,8 @@ def test_list_is_paginated_in_the_original_shape(tenant: Tenant) -> None:
     assert set(body["results"][0]) == {"id", "name", "role", "company", "industry", "location", "linkedin_bio",
                                        "email", "attributes", "created_at", "updated_at",
                                        # what automations add (DESIGN "Automations")
-                                       "status", "owner", "owner_name", "tags"}
+                                       "status", "owner", "owner_name", "tags",
+                                       "engagement_summary"}  # and what engagement adds
 
 
 @pytest.mark.django_db

@@ -17,6 +17,7 @@ EXPECTED_PATHS = {
     "/workflows/{id}/rotate_secret/",
     "/workflow-executions/", "/workflow-executions/{id}/", "/workflow-executions/recent/",
     "/workflow-executions/{id}/retry/", "/tasks/", "/tasks/{id}/", "/alerts/config/",
+    "/events/", "/events/upload/", "/leads/{id}/events/", "/leads/refresh/",
 }
 
 

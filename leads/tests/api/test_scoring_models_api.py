@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from leads.models import Lead, Offer, Score, ScoringModel, ScoringModelVersion, ScoringRule
+from leads.scoring.engagement import BAD_ENGAGEMENT
 from leads.scoring.model import BAD_AI_POINTS, BAD_GROUP_CAPS, BAD_THRESHOLDS
 from leads.scoring.templates import TEMPLATES
 from leads.services.scoring_models import DEFAULT_NOT_DELETABLE, DUPLICATE_MODEL_NAME, _compiled
@@ -154,14 +155,16 @@ def test_model_list_reads_rules_without_a_query_per_model(tenant: Tenant) -> Non
 
 
 @pytest.mark.django_db
-def test_templates_list_the_three_models_to_copy(tenant: Tenant) -> None:
+def test_templates_list_the_models_to_copy(tenant: Tenant) -> None:
     response = tenant.client.get("/api/scoring-models/templates/")
     assert response.status_code == 200
     templates = response.json()
-    assert [t["key"] for t in templates] == ["default", "budget_size_industry_urgency", "engagement_led"]
+    assert [t["key"] for t in templates] == ["default", "budget_size_industry_urgency", "engagement_led",
+                                             "engagement_decay"]
     assert all(set(t) == {"key", "name", "description", "model"} for t in templates)
     by_key = {t["key"]: t for t in templates}
-    assert [t["name"] for t in templates] == ["Default", "Budget, size, industry, urgency", "Engagement-led"]
+    assert [t["name"] for t in templates] == ["Default", "Budget, size, industry, urgency", "Engagement-led",
+                                              "Engagement with decay"]
     default = by_key["default"]["model"]
     assert (default["rule_max"], default["ai_enabled"], default["high_from"], default["medium_from"]) == (
         50, True, 70, 40)
@@ -173,6 +176,9 @@ def test_templates_list_the_three_models_to_copy(tenant: Tenant) -> None:
     engagement = by_key["engagement_led"]["model"]
     assert engagement["ai_enabled"] is False
     assert [r["name"] for r in engagement["rules"] if r["knockout"]] == ["Unsubscribed"]
+    decay = by_key["engagement_decay"]["model"]
+    assert decay["engagement"]["email_open"] == {"points": 5, "half_life_days": 14, "max_points": 25}
+    assert decay["engagement"]["horizon_days"] == 180
     # Listing templates copies nothing.
     assert ScoringModel.objects.filter(workspace=tenant.workspace, is_default=False).count() == 0
 
@@ -259,9 +265,12 @@ def test_patch_name_only_bumps_the_version_but_leaves_scores_fresh(tenant: Tenan
      {"error": BAD_GROUP_CAPS, "code": "invalid", "details": {"group_caps": [BAD_GROUP_CAPS]}}),
     ({"group_caps": {"firmographic": {"most": 5}}},
      {"error": BAD_GROUP_CAPS, "code": "invalid", "details": {"group_caps": [BAD_GROUP_CAPS]}}),
-    ({"engagement": {"email_open": {"points": 5, "half_life_days": 14}}},
-     {"error": "engagement is not available yet: it arrives with the events API. Leave it at its default for now.",
-      "code": "invalid", "details": {"engagement": ["Not available yet."]}}),
+    ({"engagement": {"email_open": {"points": 5}}},  # no half-life
+     {"error": BAD_ENGAGEMENT, "code": "invalid", "details": {"engagement": [BAD_ENGAGEMENT]}}),
+    ({"engagement": {"Email Open": {"points": 5, "half_life_days": 14}}},
+     {"error": BAD_ENGAGEMENT, "code": "invalid", "details": {"engagement": [BAD_ENGAGEMENT]}}),
+    ({"engagement": {"email_open": {"points": 5, "half_life_days": 14}, "horizon_days": 0}},
+     {"error": BAD_ENGAGEMENT, "code": "invalid", "details": {"engagement": [BAD_ENGAGEMENT]}}),
     ({"learned_weight": 20},
      {"error": "learned_weight is not available yet: it arrives with the learned model. Leave it at its default "
                "for now.", "code": "invalid", "details": {"learned_weight": ["Not available yet."]}}),
@@ -280,7 +289,7 @@ def test_invalid_settings_are_400_and_change_nothing(tenant: Tenant, patch: dict
 @pytest.mark.django_db
 @pytest.mark.parametrize(("payload", "details"), [
     ({"name": "X", "template": "nope"}, {"template": ['"nope" is not a valid choice.']}),
-    ({"name": "X", "engagement": {"email_open": {"points": 5}}}, {"engagement": ["Not available yet."]}),
+    ({"name": "X", "engagement": {"email_open": {"points": 5}}}, {"engagement": [BAD_ENGAGEMENT]}),
     ({"name": "X", "learned_weight": 1}, {"learned_weight": ["Not available yet."]}),
     ({"name": "X", "template": "budget_size_industry_urgency", "medium_from": 80},
      {"high_from": [BAD_THRESHOLDS]}),

@@ -265,5 +265,5 @@ def test_default_template_is_the_built_in_default() -> None:
 
 
 def test_templates_are_listed_by_key() -> None:
-    assert list(TEMPLATES) == ["default", "budget_size_industry_urgency", "engagement_led"]
+    assert list(TEMPLATES) == ["default", "budget_size_industry_urgency", "engagement_led", "engagement_decay"]
     assert all(template.key == key for key, template in TEMPLATES.items())

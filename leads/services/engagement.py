@@ -1,0 +1,421 @@
+"""Events in, aggregates kept, the touched scores marked stale and a rescore on its way.
+
+    events_ingest(workspace=…, items=[{…}, …], create_leads=False) -> IngestResult
+    events_ingest_csv(workspace=…, upload=…, create_leads=False) -> IngestResult
+
+Each item: `lead` (id) or `email`, `type`, `occurred_at` (ISO 8601, default now), `source`
+(default "api"), `external_id`, `properties`. Items are checked one by one: a bad one is reported
+with its index (or CSV line) and reason and the others go in. An event already stored, or sent
+twice in one request, with the same source and external_id, counts once (`duplicates`).
+
+One transaction per request: the events, the leads' aggregates (counts and latest time per
+type, per-day counts inside the window, first and last activity) and the stale marks of their
+scores are written together or not at all. The rescore that follows is debounced: one task per
+workspace at most every ENGAGEMENT_RESCORE_DELAY_SECONDS, whatever the number of requests.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from leads.exceptions import ImportFileError, LeadsError
+from leads.models import Event, Lead, LeadEngagement, Score, ScoreCause, Workspace
+from leads.queue import ENGAGEMENT_RESCORE, enqueue_later
+from leads.scoring.engagement import EVENT_TYPE, MAX_HORIZON_DAYS, day_number
+from leads.scoring.facts import EngagementFacts
+from leads.services import csv_parsing as cp
+from leads.services.bulk_insert import rows_insert
+from leads.services.leads import lead_dedupe_key
+
+KNOWN_TYPES = ("email_sent", "email_open", "email_click", "email_reply", "email_bounce", "unsubscribe", "page_view",
+               "form_submit", "demo_request", "meeting", "call", "note", "deal_stage_change")
+MAX_EVENTS_PER_REQUEST = 10_000
+PROPERTIES_MAX_CHARS = 10_000
+ERRORS_KEPT = 1000
+#: Per-day counts are kept this far back: the longest decay horizon a model may use.
+DAILY_WINDOW_DAYS = MAX_HORIZON_DAYS
+
+TOO_MANY = f"At most {MAX_EVENTS_PER_REQUEST:,} events per request: split the list."
+NOT_A_LIST = "Send one event object or a list of them."
+NO_LEAD = "Give the lead's id (lead) or email."
+UNKNOWN_LEAD = "No lead with this {what} in your workspace (send create_leads=true to create leads by email)."
+BAD_TYPE = "type must be lowercase letters, digits and _ (1–50 characters), e.g. email_open."
+BAD_TIME = "occurred_at must be an ISO 8601 date and time, e.g. 2026-11-30T14:05:00Z."
+FUTURE_TIME = "occurred_at is more than a day in the future."
+BAD_FIELD = "{name} must be a text of at most {limit} characters."
+BAD_PROPERTIES = f"properties must be an object of at most {PROPERTIES_MAX_CHARS:,} characters of JSON."
+EVENT_CSV_COLUMNS = "The file needs a type column and a lead (lead id) or email column."
+CSV_TOO_LARGE = "The file is larger than {mb} MB (EVENTS_UPLOAD_MAX_BYTES): split it."
+CSV_TOO_MANY_ROWS = "The file has more than {rows:,} events (EVENTS_UPLOAD_MAX_ROWS): split it."
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    created_leads: int = 0
+    leads: set[int] = field(default_factory=set)
+
+    def reject(self, where: dict[str, Any], reason: str) -> None:
+        self.rejected += 1
+        if len(self.errors) < ERRORS_KEPT:
+            self.errors.append({**where, "reason": reason})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected,
+                "errors": self.errors, "errors_truncated": self.rejected > len(self.errors),
+                "created_leads": self.created_leads, "leads": len(self.leads)}
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    where: dict[str, Any]
+    lead_id: int | None
+    email: str
+    type: str
+    occurred_at: datetime
+    source: str
+    external_id: str
+    properties: dict[str, Any]
+
+
+def _text(item: Mapping[str, Any], name: str, limit: int, default: str = "") -> str:
+    value = item.get(name, default)
+    if value is None:
+        return default
+    if isinstance(value, int) and not isinstance(value, bool) and name == "external_id":
+        value = str(value)
+    if not isinstance(value, str) or len(value) > limit:
+        raise ValueError(BAD_FIELD.format(name=name, limit=limit))
+    return value.strip()
+
+
+def _parse(item: object, where: dict[str, Any], now: datetime) -> _Item:
+    """One event, checked; ValueError with the reason a person can act on."""
+    if not isinstance(item, Mapping):
+        raise ValueError("Each event is an object.")
+    lead = item.get("lead")
+    lead_id = None
+    if lead not in (None, ""):
+        try:
+            lead_id = int(lead)
+        except (TypeError, ValueError):
+            raise ValueError("lead must be a lead id.") from None
+        if not 1 <= lead_id < 2**63:
+            raise ValueError("lead must be a lead id.")
+    email = _text(item, "email", 254).casefold()
+    if lead_id is None and not email:
+        raise ValueError(NO_LEAD)
+    event_type = _text(item, "type", 50)
+    if not EVENT_TYPE.match(event_type):
+        raise ValueError(BAD_TYPE)
+    raw_time = item.get("occurred_at")
+    if raw_time in (None, ""):
+        occurred = now
+    else:
+        occurred = parse_datetime(raw_time) if isinstance(raw_time, str) else None
+        if occurred is None:
+            raise ValueError(BAD_TIME)
+        if timezone.is_naive(occurred):
+            occurred = timezone.make_aware(occurred, timezone.utc)
+        if occurred > now + timedelta(days=1):
+            raise ValueError(FUTURE_TIME)
+    properties = item.get("properties") or {}
+    if not isinstance(properties, dict) or len(json.dumps(properties, default=str)) > PROPERTIES_MAX_CHARS:
+        raise ValueError(BAD_PROPERTIES)
+    return _Item(where, lead_id, email, event_type, occurred, _text(item, "source", 50, "api") or "api",
+                 _text(item, "external_id", 200), properties)
+
+
+def _resolve_leads(workspace: Workspace, items: list[_Item], *, create: bool,
+                   result: IngestResult) -> dict[int, int]:
+    """Item index -> lead id, for items whose lead exists (or was created by email)."""
+    ids = {item.lead_id for item in items if item.lead_id is not None}
+    known_ids = set(Lead.objects.filter(workspace=workspace, pk__in=ids).values_list("pk", flat=True)) if ids else set()
+    emails = {item.email for item in items if item.lead_id is None}
+    by_key: dict[str, int] = {}
+    if emails:
+        keys = {lead_dedupe_key(name="", company="", email=email): email for email in emails}
+        by_key = dict(Lead.objects.filter(workspace=workspace, dedupe_key__in=list(keys))
+                      .values_list("dedupe_key", "pk"))
+        if create:
+            missing = [email for key, email in keys.items() if key not in by_key]
+            if missing:
+                Lead.objects.bulk_create([
+                    Lead(workspace=workspace, email=email, name=email.split("@")[0],
+                         dedupe_key=lead_dedupe_key(name="", company="", email=email)) for email in missing],
+                    batch_size=1000)
+                result.created_leads += len(missing)
+                by_key = dict(Lead.objects.filter(workspace=workspace, dedupe_key__in=list(keys))
+                              .values_list("dedupe_key", "pk"))
+    resolved: dict[int, int] = {}
+    for index, item in enumerate(items):
+        if item.lead_id is not None:
+            if item.lead_id in known_ids:
+                resolved[index] = item.lead_id
+            else:
+                result.reject(item.where, UNKNOWN_LEAD.format(what="id"))
+        else:
+            lead_id = by_key.get(lead_dedupe_key(name="", company="", email=item.email))
+            if lead_id is None:
+                result.reject(item.where, UNKNOWN_LEAD.format(what="email"))
+            else:
+                resolved[index] = lead_id
+    return resolved
+
+
+def _already_stored(workspace: Workspace, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    if not pairs:
+        return set()
+    found: set[tuple[str, str]] = set()
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for source, external_id in pairs:
+        by_source[source].append(external_id)
+    for source, external_ids in by_source.items():
+        for start in range(0, len(external_ids), 5000):
+            found.update(Event.objects.filter(workspace=workspace, source=source,
+                                              external_id__in=external_ids[start:start + 5000])
+                         .values_list("source", "external_id"))
+    return found
+
+
+_EVENT_COLUMNS = ("workspace_id", "lead_id", "type", "occurred_at", "source", "external_id", "properties",
+                  "created_at")
+
+
+def _lock_workspace(workspace: Workspace) -> None:
+    # Two requests carrying the same external_id must not both find it new. SQLite's IMMEDIATE
+    # transactions already serialise writers; PostgreSQL takes a per-workspace advisory lock.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [7310, workspace.pk])
+
+
+def _aggregates_update(workspace: Workspace, events: list[tuple[int, str, datetime]], now: datetime) -> None:
+    """Fold new (lead, type, time) events into the leads' LeadEngagement rows."""
+    by_lead: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
+    for lead_id, event_type, occurred in events:
+        by_lead[lead_id].append((event_type, occurred))
+    existing = LeadEngagement.objects.in_bulk(list(by_lead))
+    oldest_day = day_number(now) - DAILY_WINDOW_DAYS
+    fresh: list[LeadEngagement] = []
+    changed: list[LeadEngagement] = []
+    for lead_id, items in by_lead.items():
+        row = existing.get(lead_id)
+        if row is None:
+            row = LeadEngagement(lead_id=lead_id, workspace=workspace, counts={}, last_at={}, daily={})
+            fresh.append(row)
+        else:
+            changed.append(row)
+        counts, last_at, daily = row.counts, row.last_at, row.daily
+        for event_type, occurred in items:
+            counts[event_type] = counts.get(event_type, 0) + 1
+            stamp = occurred.isoformat()
+            if last_at.get(event_type, "") < stamp:
+                last_at[event_type] = stamp
+            day = day_number(occurred)
+            if day >= oldest_day:
+                days = daily.setdefault(event_type, {})
+                days[str(day)] = days.get(str(day), 0) + 1
+            if row.first_activity is None or occurred < row.first_activity:
+                row.first_activity = occurred
+            if row.last_activity is None or occurred > row.last_activity:
+                row.last_activity = occurred
+        for days in daily.values():  # the window slides: forget days nobody can read
+            for day in [d for d in days if int(d) < oldest_day]:
+                del days[day]
+    LeadEngagement.objects.bulk_create(fresh, batch_size=1000)
+    LeadEngagement.objects.bulk_update(changed, ["counts", "last_at", "daily", "first_activity", "last_activity",
+                                                 "updated_at"], batch_size=1000)
+
+
+def events_ingest(*, workspace: Workspace, items: list[Any], create_leads: bool = False,
+                  where: Iterable[dict[str, Any]] | None = None) -> IngestResult:
+    """Store `items` (see the module docstring); `where` labels each item in errors (default its index)."""
+    if len(items) > MAX_EVENTS_PER_REQUEST:
+        raise LeadsError(TOO_MANY, code="too_many_events", status_code=413,
+                         details={"limit": MAX_EVENTS_PER_REQUEST})
+    result = IngestResult()
+    now = timezone.now()
+    labels = list(where) if where is not None else [{"index": i} for i in range(len(items))]
+    parsed: list[_Item] = []
+    for label, item in zip(labels, items, strict=True):
+        try:
+            parsed.append(_parse(item, label, now))
+        except ValueError as exc:
+            result.reject(label, str(exc))
+    with transaction.atomic():
+        _lock_workspace(workspace)
+        resolved = _resolve_leads(workspace, parsed, create=create_leads, result=result)
+        pairs = {(parsed[i].source, parsed[i].external_id) for i in resolved if parsed[i].external_id}
+        stored = _already_stored(workspace, pairs)
+        seen: set[tuple[str, str]] = set()
+        rows: list[tuple[Any, ...]] = []
+        new_events: list[tuple[int, str, datetime]] = []
+        properties_field = Event._meta.get_field("properties")
+        created_stamp = connection.ops.adapt_datetimefield_value(now)
+        for index, lead_id in resolved.items():
+            item = parsed[index]
+            key = (item.source, item.external_id)
+            if item.external_id:
+                if key in stored or key in seen:
+                    result.duplicates += 1
+                    continue
+                seen.add(key)
+            rows.append((workspace.pk, lead_id, item.type, connection.ops.adapt_datetimefield_value(item.occurred_at),
+                         item.source, item.external_id,
+                         properties_field.get_db_prep_save(item.properties, connection), created_stamp))
+            new_events.append((lead_id, item.type, item.occurred_at))
+        if rows:
+            rows_insert(Event._meta.db_table, _EVENT_COLUMNS, rows)
+            _aggregates_update(workspace, new_events, now)
+            touched = list({lead_id for lead_id, _, _ in new_events})
+            for start in range(0, len(touched), 5000):
+                Score.objects.filter(lead_id__in=touched[start:start + 5000], is_current=True,
+                                     stale_cause="").update(stale_cause=ScoreCause.EVENTS)
+            result.leads.update(touched)
+        result.accepted = len(rows)
+    if result.accepted:
+        engagement_rescore_soon(workspace=workspace)
+    return result
+
+
+def engagement_rescore_soon(*, workspace: Workspace) -> None:
+    """Queue one rescore of the workspace's stale scores in a few seconds, unless one is queued."""
+    delay = settings.ENGAGEMENT_RESCORE_DELAY_SECONDS
+    if cache.add(f"leadscore:rescore-queued:{workspace.pk}", 1, timeout=delay):
+        enqueue_later(ENGAGEMENT_RESCORE, workspace.pk, countdown=delay)
+
+
+# --- CSV ----------------------------------------------------------------------------------------------
+
+_CSV_FIELDS = {"lead": "lead", "leadid": "lead", "id": "lead", "email": "email", "emailaddress": "email",
+               "type": "type", "eventtype": "type", "event": "type", "occurredat": "occurred_at",
+               "timestamp": "occurred_at", "time": "occurred_at", "date": "occurred_at", "source": "source",
+               "externalid": "external_id", "eventid": "external_id"}
+
+
+def _csv_items(text: Iterable[str], delimiter: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    records = cp.iter_records(text, delimiter)
+    try:
+        _, header = next(records)
+    except StopIteration:
+        raise ImportFileError(cp.EMPTY_FILE, code="empty_file") from None
+    columns = [_CSV_FIELDS.get(cp.normalise_header(cell)) for cell in header]
+    if "type" not in columns or not ({"lead", "email"} & set(columns)):
+        raise ImportFileError(EVENT_CSV_COLUMNS, code="missing_columns", details={"header": header[:50]})
+    for line, cells in records:
+        if cp.is_blank(cells):
+            continue
+        item: dict[str, Any] = {}
+        properties: dict[str, str] = {}
+        for position, cell in enumerate(cells):
+            name = columns[position] if position < len(columns) else None
+            if name is not None:
+                item[name] = cell.strip() or None
+            elif position < len(header) and cell.strip():
+                properties[header[position].strip()[:100]] = cell.strip()[:1000]
+        if properties:
+            item["properties"] = properties
+        yield line, item
+
+
+def events_ingest_csv(*, workspace: Workspace, upload: Any, create_leads: bool = False) -> IngestResult:
+    """A CSV of events (same encodings and delimiters as lead uploads), in batches, row errors with
+    their line; the whole file in one transaction, so a failure stores nothing of it."""
+    if upload.size > settings.EVENTS_UPLOAD_MAX_BYTES:
+        raise ImportFileError(CSV_TOO_LARGE.format(mb=settings.EVENTS_UPLOAD_MAX_BYTES // 2**20), status_code=413,
+                              code="file_too_large", details={"limit_bytes": settings.EVENTS_UPLOAD_MAX_BYTES})
+    probe = cp.FileProbe()
+    for chunk in upload.chunks():
+        probe.feed(chunk)
+    encoding = probe.finish()
+    upload.seek(0)
+    sample = cp.open_text(upload, encoding).read(cp.SNIFF_CHARS)
+    delimiter = cp.sniff_delimiter(sample, complete=len(sample) < cp.SNIFF_CHARS)
+    upload.seek(0)
+    total = IngestResult()
+    batch: list[dict[str, Any]] = []
+    lines: list[dict[str, Any]] = []
+    rows = 0
+    with transaction.atomic():
+        try:
+            for line, item in _csv_items(cp.open_text(upload, encoding), delimiter):
+                rows += 1
+                if rows > settings.EVENTS_UPLOAD_MAX_ROWS:
+                    raise ImportFileError(CSV_TOO_MANY_ROWS.format(rows=settings.EVENTS_UPLOAD_MAX_ROWS),
+                                          status_code=413, code="too_many_rows")
+                batch.append(item)
+                lines.append({"line": line})
+                if len(batch) == MAX_EVENTS_PER_REQUEST:
+                    _merge(total, events_ingest(workspace=workspace, items=batch, create_leads=create_leads,
+                                                where=lines))
+                    batch, lines = [], []
+        except cp.CsvSyntaxError as exc:
+            raise ImportFileError(exc.message, code="invalid_csv", details={"line": exc.line}) from None
+        except UnicodeDecodeError as exc:
+            raise ImportFileError(f"The file is not valid {encoding}: {exc.reason}.", code="undecodable_file") from None
+        if batch:
+            _merge(total, events_ingest(workspace=workspace, items=batch, create_leads=create_leads, where=lines))
+    return total
+
+
+def _merge(total: IngestResult, part: IngestResult) -> None:
+    total.accepted += part.accepted
+    total.duplicates += part.duplicates
+    total.created_leads += part.created_leads
+    total.leads |= part.leads
+    for error in part.errors:
+        total.reject({k: v for k, v in error.items() if k != "reason"}, error["reason"])
+    total.rejected += part.rejected - len(part.errors)
+
+
+# --- what scoring and the API read ----------------------------------------------------------------
+
+
+def _when(stamp: str) -> datetime | None:
+    moment = parse_datetime(stamp) if stamp else None
+    return moment
+
+
+def engagement_facts(lead_ids: list[int]) -> dict[int, EngagementFacts]:
+    """The aggregates of these leads as the engine reads them (leads without events are absent)."""
+    facts: dict[int, EngagementFacts] = {}
+    rows = LeadEngagement.objects.filter(lead_id__in=lead_ids).values_list(
+        "lead_id", "counts", "last_at", "daily", "first_activity", "last_activity")
+    for lead_id, counts, last_at, daily, first, last in rows:
+        facts[lead_id] = EngagementFacts(
+            counts=counts, last_at={t: _when(s) for t, s in last_at.items() if _when(s) is not None},
+            daily={t: {int(day): n for day, n in days.items()} for t, days in daily.items()},
+            first_activity=first, last_activity=last)
+    return facts
+
+
+SUMMARY_CRM_TYPES = ("call", "meeting", "note", "email_reply", "demo_request", "deal_stage_change")
+
+
+def engagement_summary(row: LeadEngagement | None) -> dict[str, Any]:
+    """`{email_opens, email_clicks, website_visits, crm_activities, last_activity}` of a lead."""
+    counts = row.counts if row is not None else {}
+    return {
+        "email_opens": counts.get("email_open", 0),
+        "email_clicks": counts.get("email_click", 0),
+        "website_visits": counts.get("page_view", 0),
+        "crm_activities": sum(counts.get(t, 0) for t in SUMMARY_CRM_TYPES),
+        "last_activity": row.last_activity.isoformat().replace("+00:00", "Z")
+        if row is not None and row.last_activity else None,
+    }
+
