@@ -6,13 +6,14 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test test-integration lint bench bench-quick token migrate worker web clean help
+.PHONY: run test test-integration lint bench bench-quick token migrate worker web clean help demo
 
 help:
 	@echo "make run    - install, migrate, create the local admin + token, serve API + worker on 127.0.0.1:$(PORT)"
 	@echo "make test   - install and run the unit suite"
 	@echo "make test-integration - PostgreSQL + Redis + gunicorn + Celery worker end to end (installs them)"
 	@echo "make bench  - benchmarks (BENCH_ARGS=--quick for a short run)"
+	@echo "make demo   - load the demo workspace (offers, leads, events, scores, workflows)"
 
 # The virtualenv is rebuilt only when a requirements file changes.
 $(BIN)/.installed: requirements.txt requirements-dev.txt
@@ -30,6 +31,7 @@ migrate: $(BIN)/.installed .env
 
 run: migrate
 	@$(BIN)/python manage.py ensure_local_admin
+	@$(BIN)/python manage.py load_demo --if-demo-mode
 	@echo "Serving on http://127.0.0.1:$(PORT) (Swagger: /swagger/, admin: /admin/). Ctrl-C stops web and worker."
 	@rm -rf var/metrics && mkdir -p var/metrics
 	@# The Procfile's web and worker, bound to loopback, the worker with beat embedded (one process
@@ -42,6 +44,11 @@ run: migrate
 
 worker: migrate
 	$(BIN)/celery -A main worker --loglevel=INFO
+
+# The demo workspace for the local admin: offers, leads, events, scores, workflows (--reset to reload).
+demo: migrate
+	@$(BIN)/python manage.py ensure_local_admin
+	@$(BIN)/python manage.py load_demo --reset
 
 token: $(BIN)/.installed .env
 	@$(BIN)/python manage.py create_workspace $${LOCAL_WORKSPACE:-default} $${LOCAL_ADMIN_USERNAME:-admin} 2>/dev/null | tail -n 1

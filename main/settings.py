@@ -263,6 +263,9 @@ INTENT_PROVIDER = env_str("INTENT_PROVIDER") or ("openai" if OPENAI_API_KEY else
 if INTENT_PROVIDER not in {"local", "openai"}:
     raise ImproperlyConfigured(f"INTENT_PROVIDER must be 'local' or 'openai', got {INTENT_PROVIDER!r}")
 
+# true: `make run` loads the demo workspace for the local admin (`make demo` does it on demand).
+DEMO_MODE = env_bool("DEMO_MODE", False)
+
 # --- Automations ------------------------------------------------------------------------------
 # Webhook and Slack targets on private, loopback or link-local addresses are refused unless this is
 # set (the test suites set it to reach their own receivers on 127.0.0.1).

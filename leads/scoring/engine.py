@@ -151,7 +151,7 @@ def _engagement_part(spec: ModelSpec, facts: LeadFacts) -> dict[str, Any] | None
 
 
 def _engagement_reasoning(component: dict[str, Any]) -> str:
-    parts = [f"{t['events']} {t['type'].replace('_', ' ')} ({_points(t['points'])})" for t in component["types"]]
+    parts = [f"{t['type'].replace('_', ' ')} ×{t['events']} ({_points(t['points'])})" for t in component["types"]]
     text = ", ".join(parts) or "no recent activity (+0)"
     if "capped_from" in component:
         text += f"; {component['points']} after the cap"
