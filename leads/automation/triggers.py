@@ -11,7 +11,9 @@
 - `stage_change` `{"stage": "sql"}`: the lead entered that stage (any stage when none is given).
 - `intent_change` `{"intent": "High"}`: the intent became that label (any change when none is given).
 - `field_update` `{"field": "status", "value": "qualified"}`: a person changed that lead field (to
-  that value when given). Changes an automation made never fire it, so workflows can't loop.
+  that value when given).
+- A change an automation made (a status, a tag, a stage it set) fires no workflow at all, so two
+  workflows can never feed each other for ever.
 - `scheduled` `{"every_hours": 24, "min_score": 70, "stage": "sql"}` and `manual` are not fired by
   transitions: the scheduler and `POST /api/workflows/{id}/run/` start them.
 """
@@ -100,8 +102,10 @@ def validate_trigger(trigger_type: str, config: Mapping[str, Any]) -> dict[str, 
 
 
 def fires(trigger_type: str, config: Mapping[str, Any], t: TransitionFacts) -> bool:
+    if t.cause == WORKFLOW_CAUSE:
+        return False  # what an automation changed fires no workflow: two can't feed each other for ever
     if t.kind == "field":
-        return (trigger_type == "field_update" and t.cause != WORKFLOW_CAUSE and t.field_name == config.get("field")
+        return (trigger_type == "field_update" and t.field_name == config.get("field")
                 and ("value" not in config or t.new_value == config["value"]))
     if trigger_type == "score_threshold":
         if t.score is None:

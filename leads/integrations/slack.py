@@ -55,9 +55,29 @@ def lead_alert(payload: dict[str, Any], *, title: str) -> dict[str, Any]:
     return {"text": _clip(text), "blocks": blocks}
 
 
-def send(url: str, message: dict[str, Any]) -> Delivery:
+class _ShortRateLimitRetry(RateLimitErrorRetryHandler):
+    """slack_sdk's 429 handler, for waits up to `max_wait` only: a delivery holds a lease
+    (AUTOMATION_LEASE_SECONDS), and sleeping past it would let another worker take the execution
+    over and post the message twice. A longer wait goes back to the delivery task's schedule."""
+
+    def __init__(self, *, max_wait: float) -> None:
+        super().__init__(max_retry_count=1)
+        self.max_wait = max_wait
+
+    def _can_retry(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
+        if not super()._can_retry(state=state, request=request, response=response, error=error):
+            return False
+        headers = {key.lower(): value for key, value in (response.headers or {}).items()}
+        after = headers.get("retry-after")
+        wait = retry_after_seconds(after[0] if isinstance(after, list) else after)
+        # slack_sdk sleeps Retry-After plus up to a second (1 s when there is none).
+        return (wait if wait is not None else 1.0) + 1.0 <= self.max_wait
+
+
+def send(url: str, message: dict[str, Any], *, max_inline_wait: float = 5.0) -> Delivery:
+    """Post `message`; a 429 whose wait fits in `max_inline_wait` seconds is retried here once."""
     client = WebhookClient(url, timeout=int(TIMEOUT_SECONDS), retry_handlers=[
-        RateLimitErrorRetryHandler(max_retry_count=1), ServerErrorRetryHandler(max_retry_count=1)])
+        _ShortRateLimitRetry(max_wait=max_inline_wait), ServerErrorRetryHandler(max_retry_count=1)])
     try:
         response = client.send(text=message["text"], blocks=message["blocks"])
     except OSError as exc:  # connection refused, timeout: slack_sdk lets these through

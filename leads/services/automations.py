@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import smtplib
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -31,7 +32,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.mail import send_mail
+from django.core.mail import BadHeaderError, send_mail
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Count, F, Q
@@ -297,16 +298,19 @@ def _top_reasons(score: Score | None) -> list[str]:
 
 def _payload(workflow: Workflow, row: ScoreTransition | None, lead: Lead, offer: Offer | None,
              score: Score | None, at: datetime) -> dict[str, Any]:
+    """What the workflow acts on. A score transition's own numbers win over the current score's:
+    the message says what crossed, even when the score moved again before the dispatch."""
+    moved = row is not None and row.kind == "score"
     payload: dict[str, Any] = {
         "type": workflow.trigger_type,
         "workflow": {"id": workflow.pk, "name": workflow.name},
         "lead": _lead_payload(lead),
         "offer": {"id": offer.pk, "name": offer.name} if offer is not None else None,
-        "score": score.score if score is not None else None,
+        "score": row.score if moved else (score.score if score is not None else None),
         "previous_score": row.previous_score if row is not None else None,
-        "intent": score.intent if score is not None else None,
-        "stage": score.stage if score is not None else None,
-        "previous_stage": row.previous_stage if row is not None and row.kind == "score" else None,
+        "intent": row.intent if moved else (score.intent if score is not None else None),
+        "stage": row.stage if moved else (score.stage if score is not None else None),
+        "previous_stage": row.previous_stage if moved else None,
         "reasons": _top_reasons(score),
         "at": at.isoformat(),
     }
@@ -374,7 +378,8 @@ def transitions_dispatch(*, limit: int = DISPATCH_BATCH) -> int:
             keys = [execution.trigger_key for execution in executions]
             created = list(WorkflowExecution.objects.filter(
                 workflow_id__in={w.pk for w, _ in pairs}, trigger_key__in=keys,
-                status=WorkflowExecution.Status.PENDING, attempts=0).values_list("pk", flat=True))
+                status=WorkflowExecution.Status.PENDING, attempts=0)
+                .order_by("workflow__priority", "workflow_id", "id").values_list("pk", flat=True))
         ScoreTransition.objects.filter(pk__in=[row.pk for row in rows]).delete()
     _queue_deliveries(created)  # after the commit, so a worker finds the executions
     return len(rows)
@@ -391,7 +396,7 @@ def _start(workflow: Workflow, leads: list[Lead], *, key: str, user_offer: Offer
     WorkflowExecution.objects.bulk_create(executions, ignore_conflicts=True, batch_size=500)
     return list(WorkflowExecution.objects.filter(workflow=workflow, trigger_key__in=[e.trigger_key for e in executions],
                                                  status=WorkflowExecution.Status.PENDING, attempts=0)
-                .values_list("pk", flat=True))
+                .order_by("id").values_list("pk", flat=True))
 
 
 def workflow_run_manual(*, workflow: Workflow, lead_ids: list[int], offer: Offer | None) -> list[int]:
@@ -482,7 +487,8 @@ def _deliver_slack(execution: WorkflowExecution) -> Outcome:
     except webhooks.TargetRefused as exc:
         return Outcome(ok=False, error=exc.message)
     message = slack.lead_alert(execution.payload, title=config.get("title") or execution.workflow.name)
-    result = slack.send(url, message)
+    # Well inside the lease, timeouts included, so no other worker takes the execution over meanwhile.
+    result = slack.send(url, message, max_inline_wait=min(5.0, settings.AUTOMATION_LEASE_SECONDS / 4))
     return Outcome(ok=result.ok, response=f"{result.status}: {result.body}"[:RESPONSE_KEEP], error=result.error,
                    retry=result.retry, retry_after=result.retry_after)
 
@@ -497,11 +503,14 @@ def _deliver_email(execution: WorkflowExecution) -> Outcome:
     else:
         to = list(config["to"])
     subject = _fill(config.get("subject") or "Lead to act on: {name} ({company}) scored {score}", execution.payload)
+    subject = " ".join(subject.split())[:250]  # a header is one line: an uploaded name may hold line breaks
     body = _fill(config.get("body") or "{name}, {role} at {company}, scored {score} (stage {stage}).\n{url}",
                  execution.payload)
     try:
         sent = send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, to, fail_silently=False)
-    except (OSError, Exception) as exc:  # SMTP errors: a server that is down now may be up later
+    except BadHeaderError as exc:  # the message itself is wrong: sending it again changes nothing
+        return Outcome(ok=False, error=f"Email not sent: {exc}")
+    except (OSError, smtplib.SMTPException) as exc:  # a mail server that is down now may be up later
         return Outcome(ok=False, error=f"Email not sent: {exc}", retry=True)
     return Outcome(ok=sent == 1, response=f"sent to {', '.join(to)}", error="" if sent else "Nothing was sent.")
 
