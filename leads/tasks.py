@@ -22,7 +22,7 @@ from leads.queue import (
 from leads.services.automations import (
     DISPATCH_BATCH,
     automations_sweep,
-    execution_deliver,
+    executions_deliver,
     transitions_dispatch,
 )
 from leads.services.imports import import_job_run, import_jobs_resume
@@ -83,8 +83,9 @@ def transitions_dispatch_task() -> None:
 
 
 @shared_task(base=_AutomationTask, name=DELIVER)
-def execution_deliver_task(execution_id: int) -> None:
-    execution_deliver(execution_id)
+def execution_deliver_task(execution_ids: list[int] | int) -> None:
+    # A bare id is a message queued before deliveries came in batches.
+    executions_deliver(execution_ids if isinstance(execution_ids, list) else [execution_ids])
 
 
 @shared_task(base=_AutomationTask, name=SWEEP)
@@ -121,3 +122,23 @@ def _resume_unfinished_jobs(**_: Any) -> None:
         logger.info("Re-queued %d unfinished scoring chunks and %d import jobs", chunks, imports)
     # Deliveries a killed worker held (their lease runs out) and an outbox left behind.
     automations_sweep()
+
+
+# --- Connectors -----------------------------------------------------------------------------------
+from leads.queue import HUBSPOT_SYNC  # noqa: E402
+from leads.services.connectors import hubspot_sync_fail, hubspot_sync_run  # noqa: E402
+
+__all__ += ["hubspot_sync_task"]
+
+
+class _SyncTask(_JobTask):
+    """As _JobTask, but when the retries run out the sync job fails with a sync's own message."""
+
+    def on_failure(self, exc: Exception, task_id: str, args: tuple, kwargs: dict, einfo: Any) -> None:
+        logger.error("Task %s failed for good: %s", self.name, type(exc).__name__)
+        hubspot_sync_fail(job_id=args[0], reason=type(exc).__name__)
+
+
+@shared_task(base=_SyncTask, name=HUBSPOT_SYNC)
+def hubspot_sync_task(job_id: int) -> None:
+    hubspot_sync_run(job_id)
