@@ -69,8 +69,8 @@ def _enqueue_quietly(task_name: str, args: tuple[Any, ...]) -> None:
 
 def enqueue_later(task_name: str, *args: Any, countdown: float) -> None:
     """Send a task to run `countdown` seconds from now, best effort: whatever waits this way is also
-    found by the automations sweep when its time has come, so a lost message (or eager mode, which
-    has no clock and leaves it to the sweep) delays the work but never drops it."""
+    found later by a sweep (due deliveries by the automations sweep, stale scores by the scheduled
+    refresh), so a lost message (or eager mode, which has no clock) delays the work but never drops it."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return
     send = lambda: _send_quietly(task_name, args, countdown)  # noqa: E731
@@ -85,3 +85,6 @@ def _send_quietly(task_name: str, args: tuple[Any, ...], countdown: float) -> No
         _send(task_name, args, countdown)
     except (KombuOperationalError, ConnectionError, OSError) as exc:
         logger.warning("Could not queue %s%r for later (the sweep will): %s", task_name, args, exc)
+
+# --- Connectors ---------------------------------------------------------------------------------
+HUBSPOT_SYNC = "leads.tasks.hubspot_sync_task"

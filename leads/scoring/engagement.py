@@ -13,6 +13,7 @@ events in the horizon, never a read of its events.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -68,7 +69,8 @@ def engagement_points(config: Mapping[str, Any], engagement: EngagementFacts,
             continue
         buckets = engagement.daily.get(event_type)
         if buckets:
-            terms = [(count, today - day) for day, count in buckets.items() if 0 <= today - day < horizon]
+            # A day ahead of the clock (ingest allows a day of skew) counts as today.
+            terms = [(count, max(today - day, 0)) for day, count in buckets.items() if today - day < horizon]
         else:
             # Without day counts, the type's events are taken at the age of its latest one (an upper
             # bound on their worth; aggregates written by ingest always have day counts).
@@ -79,7 +81,7 @@ def engagement_points(config: Mapping[str, Any], engagement: EngagementFacts,
             continue
         half_life = rule["half_life_days"]
         raw = sum(count * rule["points"] * 0.5 ** (max(age, 0) / half_life) for count, age in terms)
-        points = round(raw)
+        points = math.floor(raw + 0.5)  # halves up, as people round (round() would take 2.5 to 2)
         entry: dict[str, Any] = {"type": event_type, "events": sum(count for count, _ in terms), "points": points}
         cap = rule.get("max_points")
         if cap is not None and points > cap:

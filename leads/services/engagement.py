@@ -20,7 +20,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -126,11 +126,14 @@ def _parse(item: object, where: dict[str, Any], now: datetime) -> _Item:
     if raw_time in (None, ""):
         occurred = now
     else:
-        occurred = parse_datetime(raw_time) if isinstance(raw_time, str) else None
+        try:
+            occurred = parse_datetime(raw_time) if isinstance(raw_time, str) else None
+        except ValueError:  # well-formed but impossible ("2026-13-01"): the same sentence
+            occurred = None
         if occurred is None:
             raise ValueError(BAD_TIME)
         if timezone.is_naive(occurred):
-            occurred = timezone.make_aware(occurred, timezone.utc)
+            occurred = occurred.replace(tzinfo=UTC)  # a time without an offset is UTC, as everywhere here
         if occurred > now + timedelta(days=1):
             raise ValueError(FUTURE_TIME)
     properties = item.get("properties") or {}
@@ -232,7 +235,7 @@ def _aggregates_update(workspace: Workspace, events: list[tuple[int, str, dateti
         counts, last_at, daily, first, last = known if known is not None else ({}, {}, {}, None, None)
         for event_type, occurred in items:
             counts[event_type] = counts.get(event_type, 0) + 1
-            moment = occurred.isoformat()
+            moment = occurred.astimezone(UTC).isoformat()  # one offset, so text order is time order
             if last_at.get(event_type, "") < moment:
                 last_at[event_type] = moment
             day = day_number(occurred)
@@ -330,10 +333,13 @@ _CSV_FIELDS = {"lead": "lead", "leadid": "lead", "id": "lead", "email": "email",
 
 def _csv_items(text: Iterable[str], delimiter: str) -> Iterator[tuple[int, dict[str, Any]]]:
     records = cp.iter_records(text, delimiter)
-    try:
-        _, header = next(records)
-    except StopIteration:
-        raise ImportFileError(cp.EMPTY_FILE, code="empty_file") from None
+    header: list[str] | None = None
+    for _, cells in records:  # blank lines before the header are skipped, as in lead uploads
+        if not cp.is_blank(cells):
+            header = cells
+            break
+    if header is None:
+        raise ImportFileError(cp.EMPTY_FILE, code="empty_file")
     columns = [_CSV_FIELDS.get(cp.normalise_header(cell)) for cell in header]
     if "type" not in columns or not ({"lead", "email"} & set(columns)):
         raise ImportFileError(EVENT_CSV_COLUMNS, code="missing_columns", details={"header": header[:50]})
@@ -364,7 +370,9 @@ def events_ingest_csv(*, workspace: Workspace, upload: Any, create_leads: bool =
         probe.feed(chunk)
     encoding = probe.finish()
     upload.seek(0)
-    sample = cp.open_text(upload, encoding).read(cp.SNIFF_CHARS)
+    reader = cp.open_text(upload, encoding)
+    sample = reader.read(cp.SNIFF_CHARS)
+    reader.detach()  # a dropped wrapper would close the upload under us
     delimiter = cp.sniff_delimiter(sample, complete=len(sample) < cp.SNIFF_CHARS)
     upload.seek(0)
     total = IngestResult()

@@ -350,18 +350,25 @@ def scores_refresh(*, now: datetime | None = None) -> int:
     slot = int(now.timestamp() // interval)
     started = 0
     due = Q(score_refreshed_slot__isnull=True) | Q(score_refreshed_slot__lt=slot)
+    claimed: list[Workspace] = []
     for workspace in Workspace.objects.filter(due).order_by("pk"):
         if not Workspace.objects.filter(due, pk=workspace.pk).update(score_refreshed_slot=slot):
             continue
-        decaying = [model.pk for model in ScoringModel.objects.filter(workspace=workspace) if model.engagement]
+        claimed.append(workspace)
+        # Models whose scores move as days pass: an engagement part, or rules over event counts
+        # and recency (count_30d, last_activity_days_ago).
+        decaying = [model.pk for model in ScoringModel.objects.filter(workspace=workspace)
+                    if model.engagement or needs_engagement(compiled_model(model), ())]
         if not decaying:
             continue
         default = ScoringModel.objects.filter(workspace=workspace, is_default=True, pk__in=decaying).exists()
         offers = Q(offer__scoring_model_id__in=decaying) | (Q(offer__scoring_model__isnull=True) if default else Q(
             pk__in=[]))
-        marked = (Score.objects.filter(offers, workspace=workspace, is_current=True, stale_cause="",
-                                       lead__engagement__isnull=False)
-                  .update(stale_cause=ScoreCause.SCHEDULE))
-        if marked:
+        Score.objects.filter(offers, workspace=workspace, is_current=True, stale_cause="",
+                             lead__engagement__isnull=False).update(stale_cause=ScoreCause.SCHEDULE)
+    for workspace in claimed:
+        # Every stale score, not only those just marked: a rescore whose message was lost (a broker
+        # restart) is made up for here, once per slot at the latest.
+        if Score.objects.filter(workspace=workspace, is_current=True).exclude(stale_cause="").exists():
             started += len(workspace_rescore_stale(workspace=workspace))
     return started
