@@ -369,3 +369,54 @@ class TaskAdmin(admin.ModelAdmin):
     search_fields = ["title", "lead__name"]
     raw_id_fields = ["lead", "workflow"]
     readonly_fields = ["done_at", "created_by", "created_at", "updated_at"]
+
+
+# --- connectors -----------------------------------------------------------------------------------
+from leads.models import ExternalRecord, HubSpotConnector  # noqa: E402
+
+
+class HubSpotConnectorForm(forms.ModelForm):
+    """The token is write-only here too: an empty field keeps the stored one, nothing renders it."""
+
+    new_access_token = forms.CharField(required=False, label="New access token", strip=True,
+                                       widget=forms.PasswordInput(render_value=False),
+                                       help_text="Leave empty to keep the current token.")
+
+    class Meta:
+        model = HubSpotConnector
+        fields = ["workspace", "write_back", "offer", "extra_properties"]
+
+
+@admin.register(HubSpotConnector)
+class HubSpotConnectorAdmin(admin.ModelAdmin):
+    form = HubSpotConnectorForm
+    list_display = ["id", "workspace", "has_token", "write_back", "offer", "last_synced_at", "updated_at"]
+    list_filter = ["write_back"]
+    search_fields = ["workspace__name"]
+    raw_id_fields = ["offer"]
+    readonly_fields = ["has_token", "last_synced_at", "properties_ready", "created_at", "updated_at"]
+    fields = ["workspace", "new_access_token", "has_token", "write_back", "offer", "extra_properties",
+              "last_synced_at", "properties_ready", "created_at", "updated_at"]
+
+    @admin.display(boolean=True, description="Token set")
+    def has_token(self, obj: HubSpotConnector) -> bool:
+        return obj.has_token
+
+    def save_model(self, request: HttpRequest, obj: HubSpotConnector, form: forms.ModelForm, change: bool) -> None:
+        token = form.cleaned_data.get("new_access_token")
+        if token:
+            obj.access_token, obj.properties_ready = token, False
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(ExternalRecord)
+class ExternalRecordAdmin(admin.ModelAdmin):
+    list_display = ["id", "system", "external_id", "lead", "workspace", "synced_at", "written_at"]
+    list_filter = ["system", "workspace"]
+    search_fields = ["external_id", "lead__name", "lead__email"]
+    raw_id_fields = ["lead", "workspace", "job"]
+    readonly_fields = [f.name for f in ExternalRecord._meta.fields]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

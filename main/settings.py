@@ -288,6 +288,12 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Leadscore <leadscore@localhost>")
 
+# --- Connectors -------------------------------------------------------------------------------
+# HubSpot: the API host (tests point it at their own server on 127.0.0.1) and contacts per page
+# (HubSpot allows at most 100 on its list endpoint).
+HUBSPOT_API_BASE = env_str("HUBSPOT_API_BASE", "https://api.hubapi.com").rstrip("/")
+HUBSPOT_PAGE_SIZE = min(max(env_int("HUBSPOT_PAGE_SIZE", 100), 1), 100)
+
 # --- Celery -----------------------------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
 BROKER_DIR = DATA_DIR / "broker"

@@ -61,3 +61,12 @@ alias_urlpatterns = [
     path("results/", _AliasLeadViewSet.as_view({"get": "results"}), name="alias-results"),
     path("results/export/", _AliasLeadViewSet.as_view({"get": "export_csv"}), name="alias-export"),
 ]
+
+
+# --- Connectors -----------------------------------------------------------------------------------
+from leads.api import connectors  # noqa: E402
+
+urlpatterns += [
+    path("connectors/hubspot/", connectors.HubSpotConnectorView.as_view(), name="hubspot-connector"),
+    path("connectors/hubspot/sync/", connectors.HubSpotSyncView.as_view(), name="hubspot-sync"),
+]

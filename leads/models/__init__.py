@@ -5,6 +5,7 @@ query can filter by it with an index and one workspace never reaches another's r
 """
 
 from leads.models.automations import AlertConfig, Task, Workflow, WorkflowExecution
+from leads.models.connectors import ExternalRecord, HubSpotConnector
 from leads.models.engagement import Event, LeadEngagement
 from leads.models.jobs import Job, JobChunk, UploadPart
 from leads.models.leads import BIO_MAX, EMAIL_MAX, NAME_MAX, Lead, LeadStatus, Offer
@@ -21,6 +22,8 @@ __all__ = [
     "WorkflowExecution",
     "BIO_MAX",
     "EMAIL_MAX",
+    "ExternalRecord",
+    "HubSpotConnector",
     "IntentCacheEntry",
     "Job",
     "JobChunk",

@@ -13,6 +13,7 @@ class Job(models.Model):
     class Kind(models.TextChoices):
         IMPORT = "import"
         SCORE = "score"
+        SYNC = "sync"
 
     class Status(models.TextChoices):
         QUEUED = "queued"

@@ -18,6 +18,7 @@ EXPECTED_PATHS = {
     "/workflow-executions/", "/workflow-executions/{id}/", "/workflow-executions/recent/",
     "/workflow-executions/{id}/retry/", "/tasks/", "/tasks/{id}/", "/alerts/config/",
     "/events/", "/events/upload/", "/leads/{id}/events/", "/leads/refresh/",
+    "/connectors/hubspot/", "/connectors/hubspot/sync/",
 }
 
 
