@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, Sum, Value
-from django.db.models.functions import Least
+from django.db.models import Count, Q, QuerySet
 
 from leads.exceptions import LeadsError
 from leads.models import (
@@ -207,20 +206,22 @@ def score_distribution(*, workspace: Workspace, offer: Offer) -> dict[str, objec
     """Buckets 0–20 … 80–100 (the last one holds 100), the average, and counts per intent and stage
     of the offer's current scores.
 
-    One GROUP BY (stage, intent, bucket) answers all of it from the `score_distribution` index
+    One GROUP BY (stage, intent, score) answers all of it from the `score_distribution` index
     alone, which holds exactly those columns for current scores: no row of the table is read.
     """
     if offer.workspace_id != workspace.pk:
         raise LeadsError(UNKNOWN_OFFER.format(id=offer.pk), code="unknown_offer", status_code=404)
+    # Grouped by the index's own columns, in its order, so the database streams the groups out of
+    # the index without sorting (at most stages x 3 x 101 rows); buckets are made here.
     groups = (Score.objects.filter(offer=offer, is_current=True).order_by()
-              .annotate(bucket=Least(F("score") / 20, Value(4)))
-              .values_list("stage", "intent", "bucket").annotate(count=Count("*"), total=Sum("score")))
+              .values_list("stage", "intent", "score").annotate(count=Count("*")))
     buckets = [0] * len(DISTRIBUTION_BUCKETS)
     intents = {"High": 0, "Medium": 0, "Low": 0}
     stages: dict[str, int] = {}
     count = points = 0
-    for stage, intent, bucket, n, total in groups:
-        buckets[max(int(bucket), 0)] += n
+    for stage, intent, score, n in groups:
+        total = score * n
+        buckets[min(max(score, 0) // 20, len(DISTRIBUTION_BUCKETS) - 1)] += n
         intents[intent] = intents.get(intent, 0) + n
         stages[stage or "none"] = stages.get(stage or "none", 0) + n
         count += n
@@ -254,3 +255,9 @@ def task_list(*, workspace: Workspace) -> QuerySet[Task]:
 
 def lead_events(*, lead: Lead) -> QuerySet[Event]:
     return Event.objects.filter(lead=lead).order_by("-occurred_at", "-id")
+
+
+def outbox_has_readers(*, workspace_id: int) -> bool:
+    """Whether an active workflow could fire on score transitions in this workspace."""
+    return Workflow.objects.filter(workspace_id=workspace_id, is_active=True, trigger_type__in=[
+        Workflow.Trigger.SCORE_THRESHOLD, Workflow.Trigger.STAGE_CHANGE, Workflow.Trigger.INTENT_CHANGE]).exists()

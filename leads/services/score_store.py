@@ -47,6 +47,9 @@ class ScoreTarget:
     job_id: int | None = None
     #: Set when the model changed while these were computed: they are stored stale at once.
     stale_cause: str = ""
+    #: Whether anything reads the outbox (an active workflow in the workspace). Without a reader
+    #: transitions are not written: a million first scores would be written and dropped for nothing.
+    record_transitions: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +153,7 @@ def scores_write(target: ScoreTarget, drafts: Sequence[ScoreDraft], *, cause: st
                            f"WHERE {quote('offer_id')} = %s AND {quote('is_current')} AND {quote('lead_id')} IN "
                            f"({', '.join(['%s'] * len(current))})", [False, target.offer_id, *current])
     rows_insert(Score._meta.db_table, _SCORE_COLUMNS, scores)
-    if transitions:
+    if transitions and target.record_transitions:
         rows_insert(ScoreTransition._meta.db_table, _TRANSITION_COLUMNS, transitions)
         enqueue_after_commit(DISPATCH)  # the outbox's consumer; sent after the commit (inline in eager mode)
     return len(transitions)

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from leads import selectors
 from leads.exceptions import IntentProviderError
 from leads.metrics import AI_CALLS, AI_ERRORS, AI_TOKENS, LEADS_SCORED
 from leads.models import Job, JobChunk, Lead, Offer, Score, ScoreCause, ScoringModel, Workspace
@@ -204,6 +205,7 @@ def _target(job_or_offer: Offer, model: ScoringModel, *, job_id: int | None, pin
         workspace_id=job_or_offer.workspace_id, offer_id=job_or_offer.pk, scoring_model_id=model.pk,
         model_version=pinned_version, stages=stages_compiled(workspace_id=job_or_offer.workspace_id), job_id=job_id,
         stale_cause=ScoreCause.MODEL_CHANGE if current_version != pinned_version else "",
+        record_transitions=selectors.outbox_has_readers(workspace_id=job_or_offer.workspace_id),
     )
 
 
