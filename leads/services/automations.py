@@ -25,7 +25,7 @@ import smtplib
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -631,29 +631,55 @@ def _send_outside(execution: WorkflowExecution) -> Outcome:
         connections.close_all()
 
 
+def _heartbeat(execution_ids: set[int]) -> None:
+    """Renew the lease of claimed executions still waiting for their turn or their answer."""
+    if execution_ids:
+        WorkflowExecution.objects.filter(pk__in=list(execution_ids), status=WorkflowExecution.Status.RUNNING).update(
+            updated_at=timezone.now())
+
+
 def executions_deliver(execution_ids: list[int]) -> None:
     """Run the due executions among `execution_ids` once each, in their workflows' priority order:
     webhook, Slack and email requests of one priority side by side (DELIVERY_THREADS at a time),
-    changes to leads one after the other."""
+    changes to leads one after the other.
+
+    The whole batch is claimed at once, so the lease of what still waits (queued behind a slow
+    receiver, or in a later priority) is renewed every quarter of AUTOMATION_LEASE_SECONDS until
+    its outcome is recorded: a slow batch is never mistaken for a dead worker's. The database is
+    touched only from this thread; the pool's threads only send."""
     claimed = _claim(list(execution_ids), timezone.now())
     if not claimed:
         return
     executions = list(WorkflowExecution.objects.filter(pk__in=claimed)
                       .select_related("workflow", "lead", "lead__owner").order_by("workflow__priority", "id"))
+    unrecorded = {execution.pk for execution in executions}
+    tick = max(settings.AUTOMATION_LEASE_SECONDS / 4, 0.2)
+
+    def record(execution: WorkflowExecution, outcome: Outcome) -> None:
+        _record(execution, outcome)
+        unrecorded.discard(execution.pk)
+
     by_priority: dict[int, list[WorkflowExecution]] = defaultdict(list)
     for execution in executions:
         by_priority[execution.workflow.priority].append(execution)
-    # Lower priorities first; within one priority, requests side by side.
-    for priority in sorted(by_priority):
+    for priority in sorted(by_priority):  # lower priorities first
         group = by_priority[priority]
         outside = [e for e in group if e.workflow.action_type in _SENDERS]
-        outcomes: dict[int, Outcome] = {}
         if len(outside) > 1:
             with ThreadPoolExecutor(max_workers=min(DELIVERY_THREADS, len(outside))) as pool:
-                outcomes.update(zip([e.pk for e in outside], pool.map(_send_outside, outside), strict=True))
+                futures = {pool.submit(_send_outside, execution): execution for execution in outside}
+                waiting = set(futures)
+                while waiting:
+                    done, waiting = wait(waiting, timeout=tick, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        record(futures[future], future.result())
+                    _heartbeat(unrecorded)
+        elif outside:
+            record(outside[0], _outcome_of(outside[0]))
         for execution in group:
-            outcome = outcomes.get(execution.pk) or _outcome_of(execution)
-            _record(execution, outcome)
+            if execution.pk in unrecorded and execution.workflow.action_type not in _SENDERS:
+                record(execution, _outcome_of(execution))
+                _heartbeat(unrecorded)
 
 
 def execution_deliver(execution_id: int) -> None:
