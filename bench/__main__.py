@@ -8,7 +8,10 @@ never turn into updates and every run starts from the same state):
    provider (the workspace's default model), measure the export (first run of each size) and results
    latency (first run of the largest size), then score the same leads again for a new offer that uses
    a custom 20-rule scoring model (custom_model), and on the first run time the score distribution
-   endpoint (distribution). The import and export floors run on the same data in the same process.
+   endpoint (distribution). Last, `automations`: two more identical offers, one with a score_threshold
+   webhook workflow whose receiver (bench/receiver.py) runs in a process of its own, scored and delivered
+   (phases.measure_automations).
+   The import and export floors run on the same data in the same process.
 3. The openai provider: a second stack configured against `leads.tests.llm_server` on 127.0.0.1
    with the given latency; each run scores the leads against a new offer (so the verdict cache of
    the previous run cannot answer).
@@ -41,9 +44,9 @@ from bench.stack import HOST, REPO, Stack, free_port, kill_group
 
 RESULTS_DIR = Path(__file__).absolute().parent / "results"
 SMALL_MAX = 100_000  # sizes up to this get `runs` runs; larger ones `large_runs`
-PHASES = ("import", "score", "custom_model", "results", "export", "distribution", "openai")
+PHASES = ("import", "score", "custom_model", "results", "export", "distribution", "automations", "openai")
 # Phases run on the leads of each size (the rest: openai, on its own stack).
-SIZE_PHASES = {"import", "score", "custom_model", "results", "export", "distribution"}
+SIZE_PHASES = {"import", "score", "custom_model", "results", "export", "distribution", "automations"}
 # Phases that need every lead scored by the default model first.
 AFTER_SCORE = {"custom_model", "results", "export", "distribution"}
 
@@ -249,6 +252,20 @@ def run_sizes(config: Config, root: Path, csvs: dict[int, Path], data: dict[str,
                     if run == 1 and "distribution" in want:
                         data["distribution"][str(size)] = measure_distributions(
                             api, config, size, offer["id"], custom_offer_id)
+                    # Last: its executions, deliveries and two more offers' scores touch nothing measured above.
+                    if "automations" in want:
+                        auto = phases.measure_automations(api, size, sampler, label=f"{size}-{run}",
+                                                          worker_log=data_dir / "logs" / "worker.log",
+                                                          receiver_dir=data_dir / "receiver",
+                                                          data_dir=data_dir)
+                        data["automations"].setdefault(str(size), []).append(auto)
+                        seconds = "not all delivered" if auto["seconds"] is None else f"{auto['seconds']:.1f} s"
+                        log(f"automations {size:,}: {auto['delivered']:,} of {auto['crossings']:,} crossings "
+                            f"delivered ({seconds} after the job's end, {auto['rate_per_s'] or 0:,.0f}/s), "
+                            f"{auto['duplicates']} duplicates, {auto['bad_signatures']} bad signatures; scoring "
+                            f"{auto['ratio']:.2f}× the controls ({auto['workflow_seconds']:.2f} s vs "
+                            f"{auto['control_seconds']:.2f} / {auto['control_after_seconds']:.2f} s); executions "
+                            f"{auto['executions']}; worker log: {auto['worker_log']['errors']} errors")
                     # The kernel's own high-water mark catches spikes between two samples.
                     hwm_label, hwm = max(sampler.hwm().items(), key=lambda item: item[1])
                     data["hwm"].setdefault(str(size), []).append({"process": hwm_label, "mb": round(hwm / 2**20, 1)})
@@ -342,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     data: dict[str, Any] = {
         "config": asdict(config), "machine": report.machine(), "import": {}, "import_floor": {}, "score_local": {},
-        "custom_model": {}, "distribution": {}, "export": {}, "hwm": {},
+        "custom_model": {}, "distribution": {}, "export": {}, "automations": {}, "hwm": {},
         "custom_model_rules": {"template": phases.CUSTOM_MODEL_TEMPLATE,
                                "template_rules": phases.CUSTOM_MODEL_TEMPLATE_RULES,
                                "added": phases.CUSTOM_MODEL_RULES},

@@ -7,6 +7,7 @@ dicts of numbers, so the report and the JSON file are built from the same data.
 from __future__ import annotations
 
 import math
+import os
 import statistics
 import sys
 import time
@@ -89,6 +90,12 @@ def measure_import(api: Api, csv_path: Path, rows: int, sampler: TreeSampler) ->
 def measure_score(api: Api, leads: int, sampler: TreeSampler, *, offer_id: int | None = None) -> dict[str, Any]:
     """POST /api/leads/score/ (`offer_id`, or the latest offer) and wait: seconds from the request to the job
     finished."""
+    return score_job(api, leads, sampler, offer_id=offer_id)[0]
+
+
+def score_job(api: Api, leads: int, sampler: TreeSampler, *,
+              offer_id: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """measure_score's figures, and the finished job itself (its `finished_at`)."""
     sampler.window()
     started = time.perf_counter()
     response = api.post("/api/leads/score/", {} if offer_id is None else {"offer": offer_id})
@@ -105,7 +112,7 @@ def measure_score(api: Api, leads: int, sampler: TreeSampler, *, offer_id: int |
             "job_seconds": _seconds_between(job, "created_at", "finished_at"), "ai_requests": job["ai_requests"],
             "prompt_tokens": job["prompt_tokens"], "completion_tokens": job["completion_tokens"],
             "requests_per_lead": job["ai_requests"] / leads, "prompt_tokens_per_lead": job["prompt_tokens"] / leads,
-            **peaks.as_dict()}
+            **peaks.as_dict()}, job
 
 
 # --- a custom scoring model ---------------------------------------------------------------------
@@ -296,3 +303,245 @@ def measure_export(api: Api, rows: int, sampler: TreeSampler) -> dict[str, Any]:
     if counted != rows:
         raise BenchError(f"export returned {counted} rows, expected {rows}")
     return {"seconds": seconds, "rows_per_s": rows / seconds, "bytes": size, **peaks.as_dict()}
+
+
+# --- automations: a score_threshold webhook workflow ---------------------------------------------
+
+# The issue's burst: 10,000 leads crossing a threshold at once. Smaller sizes get a tenth of their leads.
+AUTOMATION_CROSSINGS = 10_000
+AUTOMATION_SHARE = 10
+WORKFLOWS_PATH = "/api/workflows/"
+# Waiting for the receiver: at most 2 minutes plus 50 ms a crossing (10,000: ~10 minutes), and never
+# longer than this without a new delivery (past the default lease, 120 s, plus a 30 s sweep).
+DELIVERY_STALL_SECONDS = 160.0
+# After the last delivery, how long the receiver keeps listening for late repeats.
+DUPLICATE_GRACE_SECONDS = 5.0
+
+
+def automation_target(size: int) -> int:
+    return min(AUTOMATION_CROSSINGS, max(1, size // AUTOMATION_SHARE))
+
+
+def results_count(api: Api, offer_id: int, min_score: int) -> int:
+    response = api.get("/api/leads/results/", offer=offer_id, min_score=min_score, page_size=1)
+    if response.status != 200:
+        raise BenchError(f"results min_score={min_score} answered {response.status}: {response.body!r:.500}")
+    return int(response.body["count"])
+
+
+def pick_threshold(api: Api, offer_id: int, target: int) -> tuple[int, int]:
+    """The threshold (1–100) whose count of scores at or above it is closest to `target`, from the
+    results API of a scored offer: (threshold, that count). Binary search: the count only falls as
+    the threshold rises."""
+    low, high = 1, 100  # the smallest t with count(t) <= target lies in [low, high + 1]
+    counts: dict[int, int] = {}
+
+    def count(t: int) -> int:
+        if t > 100:
+            return 0
+        if t not in counts:
+            counts[t] = results_count(api, offer_id, t)
+        return counts[t]
+
+    high += 1
+    while low < high:
+        middle = (low + high) // 2
+        if count(middle) <= target:
+            high = middle
+        else:
+            low = middle + 1
+    candidates = [t for t in (low - 1, low) if 1 <= t <= 100]
+    best = min(candidates, key=lambda t: (abs(count(t) - target), -t))
+    return best, count(best)
+
+
+def crossing_lead_ids(api: Api, offer_id: int, threshold: int) -> set[int]:
+    """Every lead whose current score for the offer is at or above `threshold` (results API, 1,000 a page)."""
+    ids: set[int] = set()
+    page = 1
+    while True:
+        response = api.get("/api/leads/results/", offer=offer_id, min_score=threshold, page_size=1000, page=page,
+                           ordering="-score")
+        if response.status != 200:
+            raise BenchError(f"results page {page} answered {response.status}: {response.body!r:.500}")
+        ids.update(item["id"] for item in response.body["results"])
+        if not response.body.get("next"):
+            if len(ids) != response.body["count"]:
+                raise BenchError(f"results listed {len(ids)} distinct leads of {response.body['count']}")
+            return ids
+        page += 1
+
+
+def create_webhook_workflow(api: Api, offer_id: int, threshold: int, url: str) -> dict[str, Any]:
+    response = api.post(WORKFLOWS_PATH, {
+        "name": f"Bench webhook at {threshold}", "trigger_type": "score_threshold",
+        "trigger_config": {"score": threshold}, "offer": offer_id, "action_type": "webhook",
+        "action_config": {"url": url}})
+    if response.status != 201 or not str(response.body.get("signing_secret", "")).startswith("whsec_"):
+        raise BenchError(f"creating the workflow answered {response.status}: {response.body!r:.500}")
+    return response.body
+
+
+def workflow_statistics(api: Api) -> dict[str, int]:
+    response = api.get(f"{WORKFLOWS_PATH}statistics/")
+    if response.status != 200:
+        raise BenchError(f"workflow statistics answered {response.status}: {response.body!r:.500}")
+    return response.body
+
+
+def _wall(stamp: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def _log_problems(log_path: Path, offset: int) -> dict[str, Any]:
+    """ERROR / WARNING lines and tracebacks the worker wrote after `offset` bytes of its log."""
+    try:
+        with log_path.open("rb") as handle:
+            handle.seek(offset)
+            text = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return {"errors": None, "warnings": None, "tracebacks": None, "first": []}
+    lines = text.splitlines()
+    errors = [line for line in lines if " ERROR " in line or " CRITICAL " in line]
+    return {"errors": len(errors), "warnings": sum(1 for line in lines if " WARNING " in line),
+            "tracebacks": text.count("Traceback (most recent call last)"), "first": [e[:300] for e in errors[:3]]}
+
+
+OUTBOX_TABLE = "leads_scoretransition"
+
+
+IDLE_SETTLE_SECONDS = 0.5
+
+
+def wait_idle(data_dir: Path, *, timeout: float = 300.0) -> float:
+    """Wait until the worker has nothing left to do: the score outbox is empty (read-only, straight from
+    the server's SQLite file: no API shows it) and the embedded broker's queue folder has held no message
+    for IDLE_SETTLE_SECONDS. Returns the seconds waited. Every scoring leaves work behind it (the
+    outbox's dispatch, one dispatch nudge per chunk written), so a scoring started at once after another
+    one would wait behind that; each timed scoring here starts from an idle worker instead."""
+    import sqlite3
+
+    started = time.monotonic()
+    queue = data_dir / "broker" / "queue"
+    conn = sqlite3.connect(f"file:{data_dir / 'leadscore.sqlite3'}?mode=ro", uri=True, timeout=30)
+    try:
+        quiet_since = None
+        while True:
+            busy = conn.execute(f"SELECT EXISTS (SELECT 1 FROM {OUTBOX_TABLE})").fetchone()[0] or \
+                any(name.endswith(".msg") for name in os.listdir(queue))
+            now = time.monotonic()
+            if busy:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = now
+            elif now - quiet_since >= IDLE_SETTLE_SECONDS:
+                return now - started - IDLE_SETTLE_SECONDS
+            if now - started > timeout:
+                raise BenchError(f"the worker did not go idle within {timeout:.0f} s (outbox or queue not empty)")
+            time.sleep(0.05)
+    finally:
+        conn.close()
+
+
+def measure_automations(api: Api, size: int, sampler: TreeSampler, *, label: str, worker_log: Path,
+                        receiver_dir: Path, data_dir: Path) -> dict[str, Any]:
+    """A score_threshold webhook workflow on one of three identical offers, against bench/receiver.py.
+
+    1. Score a control offer (no workflow) and pick the threshold whose count of scores at or above it
+       is closest to automation_target(size) (results API).
+    2. Create the workflow on a second offer with the same fields (its webhook: the receiver), score
+       that offer (every first score at or above the threshold crosses it), and list the crossing
+       leads from the results API.
+    3. Wait for the receiver to see every crossing; keep listening DUPLICATE_GRACE_SECONDS for repeats.
+    4. Score a third identical offer without a workflow (control after), so the order of the runs
+       (a growing scores table) is measured too: the ratio compares the workflow's run with the mean of
+       the two controls.
+
+    Each scoring starts from an idle worker (wait_idle): the work an earlier scoring leaves behind
+    is not charged to the next one.
+    """
+    from bench.receiver import WebhookReceiver
+
+    log_offset = worker_log.stat().st_size if worker_log.exists() else 0
+    control = create_offer(api, f"{OFFER['name']} (control, no workflow) {label}")
+    automated = create_offer(api, f"{OFFER['name']} (webhook workflow) {label}")
+    control_after = create_offer(api, f"{OFFER['name']} (control after, no workflow) {label}")
+    drained = [wait_idle(data_dir)]
+    before = measure_score(api, size, sampler, offer_id=control["id"])
+    target = automation_target(size)
+    threshold, control_crossings = pick_threshold(api, control["id"], target)
+    log(f"automations {size:,}: control scoring {before['seconds']:.2f} s; threshold {threshold}: "
+        f"{control_crossings:,} of {size:,} at or above it (target {target:,})")
+    with WebhookReceiver(receiver_dir) as receiver:
+        workflow = create_webhook_workflow(api, automated["id"], threshold, receiver.url)
+        receiver.set_secret(workflow["signing_secret"])
+        drained.append(wait_idle(data_dir))
+        started_wall = time.time()
+        scored, job = score_job(api, size, sampler, offer_id=automated["id"])
+        job_end = _wall(job["finished_at"]) if job.get("finished_at") else time.time()
+        crossing = crossing_lead_ids(api, automated["id"], threshold)
+        expected = len(crossing)
+        log(f"automations {size:,}: scoring with the workflow {scored['seconds']:.2f} s "
+            f"({scored['seconds'] / before['seconds']:.2f}× the control); {expected:,} crossings to deliver")
+
+        deadline = time.monotonic() + 120.0 + 0.05 * expected
+        last_progress, seen = time.monotonic(), receiver.distinct()
+        stalled = False
+        while seen < expected and time.monotonic() < deadline:
+            time.sleep(0.2)
+            now_seen = receiver.distinct()
+            if now_seen != seen:
+                seen, last_progress = now_seen, time.monotonic()
+            elif time.monotonic() - last_progress > DELIVERY_STALL_SECONDS:
+                stalled = True
+                break
+        waited_s = time.time() - job_end  # how long after the job's end the wait stopped
+        time.sleep(DUPLICATE_GRACE_SECONDS)
+        seen_all = receiver.summary()
+    # The executions' own bookkeeping: the last outcomes may be written a moment after their answer.
+    statistics_deadline = time.monotonic() + 15
+    stats = workflow_statistics(api)
+    while stats.get("pending") and time.monotonic() < statistics_deadline:
+        time.sleep(0.5)
+        stats = workflow_statistics(api)
+    drained.append(wait_idle(data_dir))
+    after = measure_score(api, size, sampler, offer_id=control_after["id"])
+    leads_seen = {lead for lead in seen_all["lead_ids"] if lead is not None}
+    delivered = seen_all["distinct_ids"]
+    first_at, last_at = seen_all["first_at"], seen_all["last_new_at"]
+    seconds = (last_at - job_end) if last_at is not None and delivered >= expected else None
+    window = (last_at - first_at) if first_at is not None and last_at is not None else None
+    control_mean = (before["seconds"] + after["seconds"]) / 2
+    result = {
+        "threshold": threshold, "target_crossings": target, "crossings": expected,
+        "control_crossings": control_crossings, "delivered": delivered,
+        "missing": len(crossing - leads_seen), "unexpected": len(leads_seen - crossing),
+        "requests": seen_all["requests"], "duplicates": seen_all["duplicates"],
+        "repeated_ids": seen_all["repeated_ids"], "bad_signatures": seen_all["bad_signatures"],
+        "signature_problems": seen_all["problems"],
+        "complete": delivered >= expected and leads_seen == crossing,
+        "stalled": stalled, "waited_s": waited_s,
+        # Seconds from the scoring job's finished_at until the receiver had seen every crossing; the
+        # first delivery can come before the job ends (negative first_after_job_s).
+        "seconds": seconds,
+        "first_after_job_s": (first_at - job_end) if first_at is not None else None,
+        "from_score_start_s": (last_at - started_wall) if last_at is not None else None,
+        "delivery_window_s": window,
+        "rate_per_s": (delivered / window) if window else None,
+        "executions": {k: stats.get(k) for k in ("executions", "succeeded", "failed", "pending")},
+        "control_seconds": before["seconds"], "control_after_seconds": after["seconds"],
+        "workflow_seconds": scored["seconds"], "control_mean_seconds": control_mean,
+        "ratio": scored["seconds"] / control_mean,
+        "ratio_vs_first_control": scored["seconds"] / before["seconds"],
+        # The same from the jobs' own created_at..finished_at (no client polling in it).
+        "control_job_seconds": before["job_seconds"], "control_after_job_seconds": after["job_seconds"],
+        "workflow_job_seconds": scored["job_seconds"],
+        "job_ratio": (scored["job_seconds"] / ((before["job_seconds"] + after["job_seconds"]) / 2))
+        if before["job_seconds"] and after["job_seconds"] and scored["job_seconds"] else None,
+        "workflow_peak_process_mb": scored["peak_process_mb"],
+        "idle_waits_s": drained,
+        "worker_log": _log_problems(worker_log, log_offset),
+    }
+    return result

@@ -173,6 +173,8 @@ class Stack:
             "GUNICORN_BIND": f"{HOST}:{self.port}",
             "PYTHONUNBUFFERED": "1",
             "TMPDIR": str(self.data_dir / "tmp"),  # uploads spooled to disk stay inside the data dir
+            # The automations phase's webhook receiver listens on 127.0.0.1, which webhooks refuse otherwise.
+            "WEBHOOK_ALLOW_PRIVATE": "1",
         })
         if not self.debug:
             env.update({"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "127.0.0.1,localhost",
