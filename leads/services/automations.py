@@ -665,7 +665,7 @@ def executions_deliver(execution_ids: list[int]) -> None:
     for priority in sorted(by_priority):  # lower priorities first
         group = by_priority[priority]
         outside = [e for e in group if e.workflow.action_type in _SENDERS]
-        if len(outside) > 1:
+        if outside:  # even one: its request can take longer than the lease, which the loop renews
             with ThreadPoolExecutor(max_workers=min(DELIVERY_THREADS, len(outside))) as pool:
                 futures = {pool.submit(_send_outside, execution): execution for execution in outside}
                 waiting = set(futures)
@@ -674,8 +674,6 @@ def executions_deliver(execution_ids: list[int]) -> None:
                     for future in done:
                         record(futures[future], future.result())
                     _heartbeat(unrecorded)
-        elif outside:
-            record(outside[0], _outcome_of(outside[0]))
         for execution in group:
             if execution.pk in unrecorded and execution.workflow.action_type not in _SENDERS:
                 record(execution, _outcome_of(execution))
