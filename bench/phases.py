@@ -455,9 +455,9 @@ def measure_automations(api: Api, size: int, sampler: TreeSampler, *, label: str
        that offer (every first score at or above the threshold crosses it), and list the crossing
        leads from the results API.
     3. Wait for the receiver to see every crossing; keep listening DUPLICATE_GRACE_SECONDS for repeats.
-    4. Score a third identical offer without a workflow (control after), so the order of the runs
-       (a growing scores table) is measured too: the ratio compares the workflow's run with the mean of
-       the two controls.
+    4. Switch the workflow off and score a third identical offer (control after), so the order of the
+       runs (a growing scores table) is measured too: the ratio compares the workflow's run with the
+       mean of the two controls, both scored with no active workflow in the workspace.
 
     Each scoring starts from an idle worker (wait_idle): the work an earlier scoring leaves behind
     is not charged to the next one.
@@ -506,6 +506,11 @@ def measure_automations(api: Api, size: int, sampler: TreeSampler, *, label: str
     while stats.get("pending") and time.monotonic() < statistics_deadline:
         time.sleep(0.5)
         stats = workflow_statistics(api)
+    # The product writes the outbox only while an active workflow could read it: switched off, the
+    # workspace is as it was for the first control, so the control after is a scoring without one too.
+    response = api.patch(f"{WORKFLOWS_PATH}{workflow['id']}/", {"is_active": False})
+    if response.status != 200 or response.body.get("is_active") is not False:
+        raise BenchError(f"switching the workflow off answered {response.status}: {response.body!r:.500}")
     drained.append(wait_idle(data_dir))
     after = measure_score(api, size, sampler, offer_id=control_after["id"])
     leads_seen = {lead for lead in seen_all["lead_ids"] if lead is not None}
