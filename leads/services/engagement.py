@@ -33,13 +33,11 @@ from leads.exceptions import ImportFileError, LeadsError
 from leads.models import Event, Lead, LeadEngagement, Score, ScoreCause, Workspace
 from leads.queue import ENGAGEMENT_RESCORE, enqueue_later
 from leads.scoring.engagement import EVENT_TYPE, MAX_HORIZON_DAYS, day_number
-from leads.scoring.facts import EngagementFacts
+from leads.scoring.facts import CRM_ACTIVITY_TYPES, EngagementFacts
 from leads.services import csv_parsing as cp
 from leads.services.bulk_insert import rows_insert
 from leads.services.leads import lead_dedupe_key
 
-KNOWN_TYPES = ("email_sent", "email_open", "email_click", "email_reply", "email_bounce", "unsubscribe", "page_view",
-               "form_submit", "demo_request", "meeting", "call", "note", "deal_stage_change")
 MAX_EVENTS_PER_REQUEST = 10_000
 PROPERTIES_MAX_CHARS = 10_000
 ERRORS_KEPT = 1000
@@ -47,7 +45,6 @@ ERRORS_KEPT = 1000
 DAILY_WINDOW_DAYS = MAX_HORIZON_DAYS
 
 TOO_MANY = f"At most {MAX_EVENTS_PER_REQUEST:,} events per request: split the list."
-NOT_A_LIST = "Send one event object or a list of them."
 NO_LEAD = "Give the lead's id (lead) or email."
 UNKNOWN_LEAD = "No lead with this {what} in your workspace (send create_leads=true to create leads by email)."
 BAD_TYPE = "type must be lowercase letters, digits and _ (1–50 characters), e.g. email_open."
@@ -414,25 +411,18 @@ def _merge(total: IngestResult, part: IngestResult) -> None:
 # --- what scoring and the API read ----------------------------------------------------------------
 
 
-def _when(stamp: str) -> datetime | None:
-    moment = parse_datetime(stamp) if stamp else None
-    return moment
-
-
 def engagement_facts(lead_ids: list[int]) -> dict[int, EngagementFacts]:
     """The aggregates of these leads as the engine reads them (leads without events are absent)."""
     facts: dict[int, EngagementFacts] = {}
     rows = LeadEngagement.objects.filter(lead_id__in=lead_ids).values_list(
         "lead_id", "counts", "last_at", "daily", "first_activity", "last_activity")
     for lead_id, counts, last_at, daily, first, last in rows:
+        times = {t: parse_datetime(stamp) for t, stamp in last_at.items() if stamp}
         facts[lead_id] = EngagementFacts(
-            counts=counts, last_at={t: _when(s) for t, s in last_at.items() if _when(s) is not None},
+            counts=counts, last_at={t: moment for t, moment in times.items() if moment is not None},
             daily={t: {int(day): n for day, n in days.items()} for t, days in daily.items()},
             first_activity=first, last_activity=last)
     return facts
-
-
-SUMMARY_CRM_TYPES = ("call", "meeting", "note", "email_reply", "demo_request", "deal_stage_change")
 
 
 def engagement_summary(row: LeadEngagement | None) -> dict[str, Any]:
@@ -442,7 +432,7 @@ def engagement_summary(row: LeadEngagement | None) -> dict[str, Any]:
         "email_opens": counts.get("email_open", 0),
         "email_clicks": counts.get("email_click", 0),
         "website_visits": counts.get("page_view", 0),
-        "crm_activities": sum(counts.get(t, 0) for t in SUMMARY_CRM_TYPES),
+        "crm_activities": sum(counts.get(t, 0) for t in CRM_ACTIVITY_TYPES),  # what activities_count counts
         "last_activity": row.last_activity.isoformat().replace("+00:00", "Z")
         if row is not None and row.last_activity else None,
     }
