@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
 from drf_yasg.utils import swagger_serializer_method
 from rest_framework import serializers
 
@@ -24,10 +27,30 @@ from leads.models import (
     Task,
     Workflow,
     WorkflowExecution,
+    Workspace,
 )
 from leads.scoring.model import ALL_OPERATORS
 from leads.scoring.templates import TEMPLATES
 from leads.services.automations import mask_url
+
+
+def members_of(workspace: Workspace) -> QuerySet:
+    return get_user_model().objects.filter(memberships__workspace=workspace)
+
+
+class WorkspaceChoices:
+    """Related fields whose choices are the request's workspace's own (`context["workspace"]`): an
+    id from another workspace is as unknown as one that never existed (a 400, never a leak)."""
+
+    workspace_choices: ClassVar[dict[str, Callable[[Workspace], QuerySet]]] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        workspace = self.context.get("workspace")  # type: ignore[attr-defined]
+        if workspace is not None:
+            for name, choices in self.workspace_choices.items():
+                self.fields[name].queryset = choices(workspace)  # type: ignore[attr-defined]
+
 
 OFFER_LIST_MAX_ITEMS = 50
 OFFER_ITEM_MAX_CHARS = 200
@@ -45,7 +68,7 @@ def _string_list(help_text: str, *, required: bool) -> serializers.ListField:
     )
 
 
-class OfferSerializer(serializers.ModelSerializer):
+class OfferSerializer(WorkspaceChoices, serializers.ModelSerializer):
     name = serializers.CharField(max_length=200, allow_blank=False, trim_whitespace=True)
     value_props = _string_list("What the product does for the buyer.", required=False)
     ideal_use_cases = _string_list("The ideal customer profile: industries or segments you sell to.", required=False)
@@ -60,11 +83,7 @@ class OfferSerializer(serializers.ModelSerializer):
                   "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        workspace = self.context.get("workspace")
-        if workspace is not None:  # another workspace's model is as unknown as one that never existed
-            self.fields["scoring_model"].queryset = ScoringModel.objects.filter(workspace=workspace)
+    workspace_choices = {"scoring_model": lambda workspace: ScoringModel.objects.filter(workspace=workspace)}
 
 
 class EngagementSummarySerializer(serializers.Serializer):
@@ -75,7 +94,7 @@ class EngagementSummarySerializer(serializers.Serializer):
     last_activity = serializers.DateTimeField(allow_null=True)
 
 
-class LeadSerializer(serializers.ModelSerializer):
+class LeadSerializer(WorkspaceChoices, serializers.ModelSerializer):
     name = serializers.CharField(max_length=NAME_MAX, allow_blank=True, required=False)
     role = serializers.CharField(max_length=NAME_MAX, allow_blank=True, required=False)
     company = serializers.CharField(max_length=NAME_MAX, allow_blank=True, required=False)
@@ -98,13 +117,7 @@ class LeadSerializer(serializers.ModelSerializer):
                   "status", "owner", "owner_name", "tags", "engagement_summary", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        workspace = self.context.get("workspace")
-        if workspace is not None:  # an owner from outside the workspace is as unknown as no user at all
-            from django.contrib.auth import get_user_model
-
-            self.fields["owner"].queryset = get_user_model().objects.filter(memberships__workspace=workspace)
+    workspace_choices = {"owner": lambda workspace: members_of(workspace)}
 
     @swagger_serializer_method(serializer_or_field=EngagementSummarySerializer)
     def get_engagement_summary(self, lead: Lead) -> dict[str, Any]:
@@ -242,7 +255,7 @@ class ErrorSerializer(serializers.Serializer):
 JSON_VALUE_MAX_CHARS = 20_000
 
 
-class ScoringRuleSerializer(serializers.ModelSerializer):
+class ScoringRuleSerializer(WorkspaceChoices, serializers.ModelSerializer):
     model = serializers.PrimaryKeyRelatedField(
         queryset=ScoringModel.objects.none(), required=False,
         help_text="The scoring model the rule belongs to; default: the workspace's default model.")
@@ -259,11 +272,7 @@ class ScoringRuleSerializer(serializers.ModelSerializer):
                   "is_active", "knockout", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        workspace = self.context.get("workspace")
-        if workspace is not None:
-            self.fields["model"].queryset = ScoringModel.objects.filter(workspace=workspace)
+    workspace_choices = {"model": lambda workspace: ScoringModel.objects.filter(workspace=workspace)}
 
     def validate_value(self, value: Any) -> Any:
         if len(json.dumps(value)) > JSON_VALUE_MAX_CHARS:
@@ -421,7 +430,7 @@ class PreviewInputSerializer(serializers.Serializer):
 # --- automations ----------------------------------------------------------------------------------
 
 
-class WorkflowSerializer(serializers.ModelSerializer):
+class WorkflowSerializer(WorkspaceChoices, serializers.ModelSerializer):
     offer = serializers.PrimaryKeyRelatedField(queryset=Offer.objects.none(), required=False, allow_null=True,
                                                help_text="Only this offer's scores fire it (default: any offer).")
     trigger_type = serializers.ChoiceField(choices=Workflow.Trigger.choices)
@@ -446,11 +455,7 @@ class WorkflowSerializer(serializers.ModelSerializer):
                   "updated_at"]
         read_only_fields = ["id", "last_run_at", "created_at", "updated_at"]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        workspace = self.context.get("workspace")
-        if workspace is not None:
-            self.fields["offer"].queryset = Offer.objects.filter(workspace=workspace)
+    workspace_choices = {"offer": lambda workspace: Offer.objects.filter(workspace=workspace)}
 
     def get_has_signing_secret(self, workflow: Workflow) -> bool:
         return bool(workflow.secret)
@@ -509,7 +514,7 @@ class WorkflowStatisticsSerializer(serializers.Serializer):
     pending = serializers.IntegerField()
 
 
-class TaskSerializer(serializers.ModelSerializer):
+class TaskSerializer(WorkspaceChoices, serializers.ModelSerializer):
     lead = serializers.PrimaryKeyRelatedField(queryset=Lead.objects.none())
     assignee = serializers.PrimaryKeyRelatedField(queryset=Lead.objects.none(), required=False, allow_null=True,
                                                   help_text="A member of the workspace (user id).")
@@ -522,14 +527,11 @@ class TaskSerializer(serializers.ModelSerializer):
                   "done", "done_at", "workflow", "created_at", "updated_at"]
         read_only_fields = ["id", "done_at", "workflow", "created_at", "updated_at"]
 
+    workspace_choices = {"lead": lambda workspace: Lead.objects.filter(workspace=workspace),
+                         "assignee": lambda workspace: members_of(workspace)}
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        workspace = self.context.get("workspace")
-        if workspace is not None:
-            from django.contrib.auth import get_user_model
-
-            self.fields["lead"].queryset = Lead.objects.filter(workspace=workspace)
-            self.fields["assignee"].queryset = get_user_model().objects.filter(memberships__workspace=workspace)
         if self.instance is not None and not isinstance(self.instance, list | tuple):
             self.fields["lead"].read_only = True
 
