@@ -352,6 +352,16 @@ DELIVERY_BATCH = 50
 DELIVERY_THREADS = 8
 
 
+def _insert_new(executions: list[WorkflowExecution]) -> list[int]:
+    """Store the executions that don't exist yet (one per workflow and trigger key) and return the
+    ids of those still waiting for their first attempt, in the workflows' priority order."""
+    WorkflowExecution.objects.bulk_create(executions, ignore_conflicts=True, batch_size=500)
+    return list(WorkflowExecution.objects.filter(
+        workflow_id__in={e.workflow_id for e in executions}, trigger_key__in=[e.trigger_key for e in executions],
+        status=WorkflowExecution.Status.PENDING, attempts=0)
+        .order_by("workflow__priority", "workflow_id", "id").values_list("pk", flat=True))
+
+
 def _queue_deliveries(execution_ids: list[int]) -> None:
     # Batches: a task per execution spent more on the queue than on the request (51 deliveries a
     # second on the embedded default); a batch sends its requests side by side.
@@ -380,13 +390,7 @@ def transitions_dispatch(*, limit: int = DISPATCH_BATCH) -> int:
         created: list[int] = []
         if pairs:
             now = timezone.now()
-            executions = _executions_for(pairs, now)
-            WorkflowExecution.objects.bulk_create(executions, ignore_conflicts=True, batch_size=500)
-            keys = [execution.trigger_key for execution in executions]
-            created = list(WorkflowExecution.objects.filter(
-                workflow_id__in={w.pk for w, _ in pairs}, trigger_key__in=keys,
-                status=WorkflowExecution.Status.PENDING, attempts=0)
-                .order_by("workflow__priority", "workflow_id", "id").values_list("pk", flat=True))
+            created = _insert_new(_executions_for(pairs, now))
         ScoreTransition.objects.filter(pk__in=[row.pk for row in rows]).delete()
     _queue_deliveries(created)  # after the commit, so a worker finds the executions
     return len(rows)
@@ -400,10 +404,7 @@ def _start(workflow: Workflow, leads: list[Lead], *, key: str, user_offer: Offer
                                     trigger_key=f"{key}:{lead.pk}",
                                     payload=_payload(workflow, None, lead, offer, scores.get(lead.pk), now))
                   for lead in leads]
-    WorkflowExecution.objects.bulk_create(executions, ignore_conflicts=True, batch_size=500)
-    return list(WorkflowExecution.objects.filter(workflow=workflow, trigger_key__in=[e.trigger_key for e in executions],
-                                                 status=WorkflowExecution.Status.PENDING, attempts=0)
-                .order_by("id").values_list("pk", flat=True))
+    return _insert_new(executions)
 
 
 def workflow_run_manual(*, workflow: Workflow, lead_ids: list[int], offer: Offer | None) -> list[int]:
