@@ -58,7 +58,7 @@ def offer_for_request(*, workspace: Workspace, offer_id: int | None) -> Offer:
 
 
 def lead_list(*, workspace: Workspace) -> QuerySet[Lead]:
-    return Lead.objects.filter(workspace=workspace).select_related("engagement", "owner")
+    return Lead.objects.filter(workspace=workspace).select_related("engagement", "owner", "outcome")
 
 
 _ATTRIBUTE_KEYS_SQL = {

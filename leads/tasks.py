@@ -18,6 +18,7 @@ from leads.queue import (
     SCORE_CHUNK,
     SCORE_REFRESH,
     SWEEP,
+    TRAIN,
 )
 from leads.services.automations import (
     DISPATCH_BATCH,
@@ -28,9 +29,10 @@ from leads.services.automations import (
 from leads.services.imports import import_job_run, import_jobs_resume
 from leads.services.jobs import job_fail
 from leads.services.scoring import engagement_rescore, score_chunk_run, score_jobs_resume, scores_refresh
+from leads.services.training_jobs import training_run
 
 __all__ = ["QUEUE_UNAVAILABLE", "automations_sweep_task", "engagement_rescore_task", "execution_deliver_task",
-           "leads_import_task", "score_chunk_task", "scores_refresh_task", "transitions_dispatch_task"]
+           "leads_import_task", "score_chunk_task", "scores_refresh_task", "training_task", "transitions_dispatch_task"]
 DISPATCH_ROUNDS = 20  # per task: a backlog beyond 20 batches is taken up by the next nudge or sweep
 
 logger = logging.getLogger(__name__)
@@ -52,6 +54,17 @@ class _JobTask(Task):
         job_id = args[0] if self.name == IMPORT else None
         chunk_id = args[0] if self.name == SCORE_CHUNK else None
         job_fail(job_id=job_id, chunk_id=chunk_id, reason=f"{type(exc).__name__}: {exc}")
+
+
+class _TrainTask(_JobTask):
+    def on_failure(self, exc: Exception, task_id: str, args: tuple, kwargs: dict, einfo: Any) -> None:
+        logger.error("Task %s failed for good: %s", self.name, exc)
+        job_fail(job_id=args[0], reason=f"{type(exc).__name__}: {exc}")
+
+
+@shared_task(base=_TrainTask, name=TRAIN)
+def training_task(job_id: int) -> None:
+    training_run(job_id)
 
 
 @shared_task(base=_JobTask, name=SCORE_CHUNK)

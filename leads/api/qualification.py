@@ -95,6 +95,27 @@ class ScoringModelViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
             model=model, offer=offer, settings=data.get("settings"), rules=data.get("rules"),
             sample_size=data["sample_size"]))
 
+    @swagger_auto_schema(
+        operation_summary="Backtest the model (as saved or with proposed changes) against the outcomes",
+        operation_description=(
+            "Scores every lead with an outcome (up to 100,000) and reports how well the scores ranked won above "
+            "lost: AUC, conversion per score bucket and per intent, the lift of the top 10 %, the AUC of the rule "
+            "layer alone and, when a learned model exists, its AUC next to them. Stores nothing; AI verdicts "
+            "come from the current scores (or the local provider), so a backtest costs no AI calls."),
+        request_body=s.BacktestInputSerializer,
+        responses={200: openapi.Response("Backtest", schema=openapi.Schema(type=openapi.TYPE_OBJECT)),
+                   400: ERROR_RESPONSE, 404: ERROR_RESPONSE},
+    )
+    @action(detail=True, methods=["post"])
+    def backtest(self, request: Request, pk: str | None = None) -> Response:
+        model = self.get_object()
+        form = s.BacktestInputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        offer = selectors.offer_for_request(workspace=self.workspace, offer_id=data.get("offer"))
+        return Response(model_trials.scoring_model_backtest(
+            model=model, offer=offer, settings=data.get("settings"), rules=data.get("rules")))
+
 
 class ScoringRuleViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
     """Rules of your scoring models (`model` optional: the default model)."""

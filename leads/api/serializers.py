@@ -32,6 +32,7 @@ from leads.models import (
 from leads.scoring.model import ALL_OPERATORS
 from leads.scoring.templates import TEMPLATES
 from leads.services.automations import mask_url
+from leads.services.outcomes import outcome_summary
 
 
 def members_of(workspace: Workspace) -> QuerySet:
@@ -86,6 +87,25 @@ class OfferSerializer(WorkspaceChoices, serializers.ModelSerializer):
     workspace_choices = {"scoring_model": lambda workspace: ScoringModel.objects.filter(workspace=workspace)}
 
 
+class OutcomeSummarySerializer(serializers.Serializer):
+    outcome = serializers.CharField(help_text="won or lost")
+    occurred_at = serializers.DateTimeField()
+    value = serializers.CharField(allow_null=True)
+    source = serializers.CharField()
+    offer = serializers.IntegerField(allow_null=True)
+
+
+class FactorSerializer(serializers.Serializer):
+    feature = serializers.CharField()
+    value = serializers.CharField(allow_blank=True)
+    effect = serializers.FloatField(help_text="Change in the log-odds of winning against an average lead.")
+
+
+class FactorsSerializer(serializers.Serializer):
+    up = FactorSerializer(many=True, help_text="What raises the probability most.")
+    down = FactorSerializer(many=True, help_text="What lowers it most.")
+
+
 class EngagementSummarySerializer(serializers.Serializer):
     email_opens = serializers.IntegerField()
     email_clicks = serializers.IntegerField()
@@ -110,11 +130,13 @@ class LeadSerializer(WorkspaceChoices, serializers.ModelSerializer):
     tags = serializers.ListField(child=serializers.CharField(max_length=50, allow_blank=False), max_length=50,
                                  required=False)
     engagement_summary = serializers.SerializerMethodField()
+    outcome = serializers.SerializerMethodField(help_text="Won or lost, when known (POST /api/outcomes/).")
 
     class Meta:
         model = Lead
         fields = ["id", "name", "role", "company", "industry", "location", "linkedin_bio", "email", "attributes",
-                  "status", "owner", "owner_name", "tags", "engagement_summary", "created_at", "updated_at"]
+                  "status", "owner", "owner_name", "tags", "engagement_summary", "outcome", "created_at",
+                  "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
 
     workspace_choices = {"owner": lambda workspace: members_of(workspace)}
@@ -125,6 +147,10 @@ class LeadSerializer(WorkspaceChoices, serializers.ModelSerializer):
 
     def get_owner_name(self, lead: Lead) -> str | None:
         return lead.owner.username if lead.owner_id else None
+
+    @swagger_serializer_method(serializer_or_field=OutcomeSummarySerializer(allow_null=True))
+    def get_outcome(self, lead: Lead) -> dict[str, Any] | None:
+        return outcome_of(lead)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         name = attrs.get("name", getattr(self.instance, "name", ""))
@@ -187,6 +213,23 @@ def summary_of(lead: Lead) -> dict[str, Any]:
     return engagement_summary(row)
 
 
+def outcome_of(lead: Lead) -> dict[str, Any] | None:
+    """The lead's outcome; the lead selector joins it in, so this reads no row."""
+    try:
+        row = lead.outcome
+    except Lead.outcome.RelatedObjectDoesNotExist:
+        row = None
+    return outcome_summary(row)
+
+
+def factors_of(score: Any) -> dict[str, Any] | None:
+    """The learned model's factors for and against, from the score's breakdown (None without one)."""
+    for component in (score.score_breakdown or {}).get("components", ()):
+        if component.get("part") == "learned":
+            return component.get("factors")
+    return None
+
+
 # Ids are 64-bit: a bigger number is a 400, not an overflow inside the database driver.
 MAX_ID = 2**63 - 1
 
@@ -228,9 +271,16 @@ class ScoredLeadSerializer(serializers.Serializer):
     score_change = serializers.IntegerField(allow_null=True)
     stale = serializers.SerializerMethodField(help_text="The lead, offer or model changed since: a run redoes it.")
     engagement_summary = serializers.SerializerMethodField()
+    conversion_probability = serializers.FloatField(allow_null=True, help_text=(
+        "The learned model's probability of winning (null when the scoring model has no learned part)."))
+    factors = serializers.SerializerMethodField()
 
     def get_stale(self, score: Any) -> bool:
         return bool(score.stale_cause)
+
+    @swagger_serializer_method(serializer_or_field=FactorsSerializer(allow_null=True))
+    def get_factors(self, score: Any) -> dict[str, Any] | None:
+        return factors_of(score)
 
     @swagger_serializer_method(serializer_or_field=EngagementSummarySerializer)
     def get_engagement_summary(self, score: Any) -> dict[str, Any]:
@@ -397,10 +447,16 @@ class LeadScoreSerializer(serializers.Serializer):
     model_version = serializers.IntegerField(allow_null=True)
     is_current = serializers.BooleanField()
     stale = serializers.SerializerMethodField()
+    conversion_probability = serializers.FloatField(allow_null=True)
+    factors = serializers.SerializerMethodField()
     calculated_at = serializers.DateTimeField(source="created_at")
 
     def get_stale(self, score: Any) -> bool:
         return bool(score.stale_cause)
+
+    @swagger_serializer_method(serializer_or_field=FactorsSerializer(allow_null=True))
+    def get_factors(self, score: Any) -> dict[str, Any] | None:
+        return factors_of(score)
 
 
 class SetStageInputSerializer(serializers.Serializer):
@@ -422,6 +478,14 @@ class DistributionSerializer(serializers.Serializer):
 class PreviewInputSerializer(serializers.Serializer):
     offer = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     sample_size = serializers.IntegerField(min_value=1, max_value=10_000, default=1000)
+    settings = serializers.DictField(required=False, help_text="Proposed model settings (rule_max, ai_points…).")
+    rules = serializers.ListField(child=serializers.DictField(), required=False, max_length=200,
+                                  help_text="Proposed rules, replacing the model's (same fields as a rule).")
+
+
+class BacktestInputSerializer(serializers.Serializer):
+    offer = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False,
+                                     help_text="Whose ICP the rules read; default: the workspace's latest offer.")
     settings = serializers.DictField(required=False, help_text="Proposed model settings (rule_max, ai_points…).")
     rules = serializers.ListField(child=serializers.DictField(), required=False, max_length=200,
                                   help_text="Proposed rules, replacing the model's (same fields as a rule).")

@@ -3,7 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from leads.api import automations, engagement, qualification, views
+from leads.api import automations, engagement, learning, qualification, views
 
 router = DefaultRouter(trailing_slash=True)
 router.register("offer", views.OfferViewSet, basename="offer")
@@ -17,6 +17,8 @@ router.register("workflows", automations.WorkflowViewSet, basename="workflow")
 router.register("workflow-executions", automations.WorkflowExecutionViewSet, basename="workflow-execution")
 router.register("tasks", automations.TaskViewSet, basename="task")
 router.register("events", engagement.EventViewSet, basename="event")
+router.register("outcomes", learning.OutcomeViewSet, basename="outcome")
+router.register("models", learning.TrainedModelViewSet, basename="trained-model")
 
 
 def _undocumented(viewset: type) -> type:

@@ -9,6 +9,7 @@ from leads.models.connectors import ExternalRecord, HubSpotConnector
 from leads.models.engagement import Event, LeadEngagement
 from leads.models.jobs import Job, JobChunk, UploadPart
 from leads.models.leads import BIO_MAX, EMAIL_MAX, NAME_MAX, Lead, LeadStatus, Offer
+from leads.models.outcomes import Outcome, TrainedModel
 from leads.models.scores import IntentCacheEntry, Score, ScoreCause, ScoreTransition
 from leads.models.scoring_models import QualificationStage, ScoringModel, ScoringModelVersion, ScoringRule
 from leads.models.tenancy import Membership, Workspace
@@ -32,6 +33,7 @@ __all__ = [
     "Membership",
     "NAME_MAX",
     "Offer",
+    "Outcome",
     "QualificationStage",
     "Score",
     "ScoreCause",
@@ -39,6 +41,7 @@ __all__ = [
     "ScoringModel",
     "ScoringModelVersion",
     "ScoringRule",
+    "TrainedModel",
     "UploadPart",
     "Workspace",
 ]

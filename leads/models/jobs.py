@@ -14,6 +14,7 @@ class Job(models.Model):
         IMPORT = "import"
         SCORE = "score"
         SYNC = "sync"
+        TRAIN = "train"
 
     class Status(models.TextChoices):
         QUEUED = "queued"

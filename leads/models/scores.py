@@ -46,6 +46,9 @@ class Score(models.Model):
     scoring_model = models.ForeignKey("leads.ScoringModel", null=True, blank=True, on_delete=models.SET_NULL,
                                       related_name="+", db_index=False)
     model_version = models.PositiveIntegerField(null=True, blank=True)
+    #: The learned model's probability of winning, when the scoring model has a learned part (its
+    #: factors are in the breakdown's "learned" component).
+    conversion_probability = models.FloatField(null=True, blank=True)
     stage = models.CharField(max_length=50, blank=True)
     #: Set (stage_set_at) when a person or a workflow chose the stage: it then stays until a person
     #: changes it again. stage_set_by is the person (a workflow's creator, or nobody).

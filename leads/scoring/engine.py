@@ -28,6 +28,7 @@ from typing import Any
 
 from leads.scoring.engagement import engagement_points
 from leads.scoring.facts import LeadFacts
+from leads.scoring.learned import LearnedModel, featurize, predict
 from leads.scoring.model import CompiledModel, CompiledRule, ModelSpec, compile_model
 from leads.scoring.templates import default_model_spec
 from leads.scoring.types import Intent, IntentResult, LeadData, OfferData, RuleHit
@@ -50,6 +51,19 @@ class ScoreResult:
     breakdown: dict[str, Any]
     #: The knockout rule's name when one disqualified the lead.
     knockout: str | None = field(default=None, compare=False)
+    #: The learned model's probability of winning, when the model has a learned part.
+    conversion_probability: float | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class LearnedPart:
+    """A trained model applied as the learned part of a scoring model: `round(probability ×
+    learned_weight × blend)` points, the blend growing with the outcomes it learned from."""
+
+    model: LearnedModel
+    blend: float
+    trained_model_id: int | None = None
+    version: int | None = None
 
 
 def intent_for(score: int, *, high_from: int = HIGH_FROM, medium_from: int = MEDIUM_FROM) -> Intent:
@@ -158,8 +172,31 @@ def _engagement_reasoning(component: dict[str, Any]) -> str:
     return text
 
 
+def _factor_json(factor: Any) -> dict[str, Any]:
+    return {"feature": factor.feature, "value": factor.value, "effect": round(factor.effect, 3)}
+
+
+def _learned_component(spec: ModelSpec, learned: LearnedPart, facts: LeadFacts,
+                       fired: list[str]) -> dict[str, Any]:
+    prediction = predict(learned.model, featurize(facts, fired))
+    probability = prediction.probability
+    return {
+        "part": "learned", "points": round(probability * spec.learned_weight * learned.blend),
+        "probability": round(probability, 4), "weight": spec.learned_weight, "blend": learned.blend,
+        "trained_model": {"id": learned.trained_model_id, "version": learned.version},
+        "factors": {"up": [_factor_json(f) for f in prediction.up], "down": [_factor_json(f) for f in prediction.down]},
+    }
+
+
+def _learned_reasoning(component: dict[str, Any]) -> str:
+    text = f"{component['probability']:.0%} likely to convert ({_points(component['points'])}"
+    if component["blend"] < 1:  # few outcomes yet: say why the points are fewer than the odds suggest
+        text += f": {component['weight']} points × {component['blend']:g} while outcomes are few"
+    return text + ")"
+
+
 def _assemble(spec: ModelSpec, part: _RulePart, verdict: IntentResult | None,
-              engagement: dict[str, Any] | None = None) -> ScoreResult:
+              engagement: dict[str, Any] | None = None, learned: dict[str, Any] | None = None) -> ScoreResult:
     rule_score = part.rule_score
     components: list[dict[str, Any]] = [part.component]
     if spec.ai_enabled:
@@ -183,6 +220,10 @@ def _assemble(spec: ModelSpec, part: _RulePart, verdict: IntentResult | None,
         components.append(engagement)
         total += engagement["points"]
         reasoning += f" [Engagement: {_engagement_reasoning(engagement)}]"
+    if learned is not None:
+        components.append(learned)
+        total += learned["points"]
+        reasoning += f" [Learned: {_learned_reasoning(learned)}]"
     score = min(max(total, 0), 100)
     breakdown: dict[str, Any] = {
         "rule_score": rule_score,
@@ -203,6 +244,7 @@ def _assemble(spec: ModelSpec, part: _RulePart, verdict: IntentResult | None,
         ai_intent=ai_intent,
         reasoning=reasoning,
         breakdown=breakdown,
+        conversion_probability=learned["probability"] if learned is not None else None,
     )
 
 
@@ -212,8 +254,10 @@ def _assemble(spec: ModelSpec, part: _RulePart, verdict: IntentResult | None,
 _RULE_PARTS_MAX = 20_000
 
 
-def evaluate(model: CompiledModel, facts: LeadFacts, offer: OfferData, verdict: IntentResult | None) -> ScoreResult:
-    """Score one lead. `verdict` may be None when the model has no AI part or a knockout fires.
+def evaluate(model: CompiledModel, facts: LeadFacts, offer: OfferData, verdict: IntentResult | None,
+             learned: LearnedPart | None = None) -> ScoreResult:
+    """Score one lead. `verdict` may be None when the model has no AI part or a knockout fires;
+    `learned` is the trained model of a scoring model with a learned part (None: no points).
 
     Raises ValueError for a missing verdict the model needs, or one whose intent is not
     High/Medium/Low (a provider bug).
@@ -230,7 +274,10 @@ def evaluate(model: CompiledModel, facts: LeadFacts, offer: OfferData, verdict: 
             parts.clear()
         specs = [rules[i].spec for i in fired]
         part = parts[fired] = _rule_part(model.spec, [_Hit(r.id, r.name, r.group, r.points) for r in specs])
-    return _assemble(model.spec, part, verdict, _engagement_part(model.spec, facts))
+    learned_component = None
+    if learned is not None and model.spec.learned_weight:
+        learned_component = _learned_component(model.spec, learned, facts, [rules[i].spec.name for i in fired])
+    return _assemble(model.spec, part, verdict, _engagement_part(model.spec, facts), learned_component)
 
 
 # --- the first stage's entry points, now the built-in default model -------------------------------

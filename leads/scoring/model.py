@@ -35,6 +35,7 @@ BAD_AI_POINTS = "ai_points needs a whole number of points from -100 to 100 for e
 BAD_GROUP_CAPS = ('group_caps maps a group to {"max_points": n, "min_points": n} with whole numbers from -100 to 100 '
                   "and min_points ≤ max_points.")
 BAD_POINTS = "points must be a whole number from -100 to 100."
+BAD_LEARNED_WEIGHT = "learned_weight must be a whole number of points from 0 to 100 (0 turns the learned part off)."
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +165,8 @@ def validate_settings(spec: ModelSpec) -> None:
     if not isinstance(points, Mapping) or set(points) != set(INTENTS) or not all(
             _whole(points[intent], -100, 100) for intent in INTENTS):
         raise RuleConfigError("ai_points", BAD_AI_POINTS)
+    if not _whole(spec.learned_weight, 0, 100):
+        raise RuleConfigError("learned_weight", BAD_LEARNED_WEIGHT)
     try:
         validate_engagement(spec.engagement)
     except ValueError as exc:

@@ -47,11 +47,23 @@ from leads.integrations.hubspot.sync import (
     counter_events,
     write_back_values,
 )
-from leads.models import ExternalRecord, HubSpotConnector, Job, Lead, LeadStatus, Offer, Score, ScoreCause, Workspace
+from leads.models import (
+    ExternalRecord,
+    HubSpotConnector,
+    Job,
+    Lead,
+    LeadStatus,
+    Offer,
+    Outcome,
+    Score,
+    ScoreCause,
+    Workspace,
+)
 from leads.queue import HUBSPOT_SYNC
 from leads.services.engagement import engagement_rescore_soon, events_ingest
 from leads.services.jobs import errors_append, job_finish, job_mark_running, job_tasks_queue
 from leads.services.leads import lead_dedupe_key
+from leads.services.outcomes import OutcomeInput, outcomes_upsert
 
 logger = logging.getLogger(__name__)
 
@@ -279,10 +291,25 @@ class _SyncRun:
             job.skipped += len(leads) - created - updated
             self._link(leads, records, todo, now)
             self._events(leads, records, todo, now, errors)
+            self._outcomes(leads, todo, now)
             ExternalRecord.objects.bulk_update(drifted, ["written"], batch_size=500)
             job.processed += len(inputs)
             job.save(update_fields=["processed", "created", "updated", "skipped", "failed", "params",
                                     *errors_append(job, errors), "updated_at"])
+
+    def _outcomes(self, leads: dict[str, Lead], todo: list[ContactInput], now: datetime) -> None:
+        """Lifecycle stage "customer" is a won outcome, recorded once (a later sync of the same
+        customer doesn't move its date)."""
+        won = {leads[item.contact_id].pk: item for item in todo
+               if item.status == LeadStatus.CUSTOMER and item.contact_id in leads}
+        if not won:
+            return
+        known = set(Outcome.objects.filter(workspace=self.workspace, lead_id__in=list(won), outcome=Outcome.Result.WON)
+                    .values_list("lead_id", flat=True))
+        stored = outcomes_upsert(workspace_id=self.workspace.pk, source=Outcome.Source.HUBSPOT, outcomes=[
+            OutcomeInput(lead_id, Outcome.Result.WON, item.modified_at or now)
+            for lead_id, item in won.items() if lead_id not in known])
+        self.job.params = {**self.job.params, "outcomes": self.job.params.get("outcomes", 0) + stored}
 
     def _upsert_leads(self, todo: list[ContactInput], records: dict[str, ExternalRecord],
                       errors: list[dict[str, Any]], now: Any) -> tuple[dict[str, Lead], int, int]:

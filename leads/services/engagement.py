@@ -356,12 +356,19 @@ def _csv_items(text: Iterable[str], delimiter: str) -> Iterator[tuple[int, dict[
         yield line, item
 
 
-def events_ingest_csv(*, workspace: Workspace, upload: Any, create_leads: bool = False) -> IngestResult:
-    """A CSV of events (same encodings and delimiters as lead uploads), in batches, row errors with
-    their line; the whole file in one transaction, so a failure stores nothing of it."""
-    if upload.size > settings.EVENTS_UPLOAD_MAX_BYTES:
-        raise ImportFileError(CSV_TOO_LARGE.format(mb=settings.EVENTS_UPLOAD_MAX_BYTES // 2**20), status_code=413,
-                              code="file_too_large", details={"limit_bytes": settings.EVENTS_UPLOAD_MAX_BYTES})
+@dataclass(frozen=True)
+class UploadText:
+    lines: Iterable[str]
+    delimiter: str
+    encoding: str
+
+
+def upload_text(upload: Any, *, max_bytes: int) -> UploadText:
+    """An uploaded CSV (events, outcomes) as text: size checked, encoding and delimiter sniffed the
+    way lead uploads are."""
+    if upload.size > max_bytes:
+        raise ImportFileError(CSV_TOO_LARGE.format(mb=max_bytes // 2**20), status_code=413,
+                              code="file_too_large", details={"limit_bytes": max_bytes})
     probe = cp.FileProbe()
     for chunk in upload.chunks():
         probe.feed(chunk)
@@ -372,13 +379,21 @@ def events_ingest_csv(*, workspace: Workspace, upload: Any, create_leads: bool =
     reader.detach()  # a dropped wrapper would close the upload under us
     delimiter = cp.sniff_delimiter(sample, complete=len(sample) < cp.SNIFF_CHARS)
     upload.seek(0)
+    return UploadText(cp.open_text(upload, encoding), delimiter, encoding)
+
+
+def events_ingest_csv(*, workspace: Workspace, upload: Any, create_leads: bool = False) -> IngestResult:
+    """A CSV of events (same encodings and delimiters as lead uploads), in batches, row errors with
+    their line; the whole file in one transaction, so a failure stores nothing of it."""
+    text = upload_text(upload, max_bytes=settings.EVENTS_UPLOAD_MAX_BYTES)
+    encoding = text.encoding
     total = IngestResult()
     batch: list[dict[str, Any]] = []
     lines: list[dict[str, Any]] = []
     rows = 0
     with transaction.atomic():
         try:
-            for line, item in _csv_items(cp.open_text(upload, encoding), delimiter):
+            for line, item in _csv_items(text.lines, text.delimiter):
                 rows += 1
                 if rows > settings.EVENTS_UPLOAD_MAX_ROWS:
                     raise ImportFileError(CSV_TOO_MANY_ROWS.format(rows=settings.EVENTS_UPLOAD_MAX_ROWS),

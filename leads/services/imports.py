@@ -59,6 +59,7 @@ from leads.services import csv_parsing as cp
 from leads.services.bulk_insert import rows_insert
 from leads.services.jobs import errors_append, job_finish
 from leads.services.leads import lead_dedupe_key
+from leads.services.outcomes import OutcomeInput, outcome_column, outcomes_upsert, parse_outcome
 from leads.services.upload_store import upload_discard, upload_keep, upload_local_path
 
 logger = logging.getLogger(__name__)
@@ -297,6 +298,8 @@ class _ImportRun:
         self.max_errors = settings.IMPORT_MAX_ERRORS
         self.lead_ids: list[int] = list(job.params.get("lead_ids", []))
         self._lead_id_set = set(self.lead_ids)
+        #: The extra column holding won/lost (Converted, Outcome, Status…), read from the header.
+        self._outcome_column: tuple[str, bool] | None = None
         fields = [Lead._meta.get_field(name) for name in (*cp.LEAD_FIELDS, "attributes", "dedupe_key",
                                                             "created_at", "updated_at")]
         self._attributes_field = Lead._meta.get_field("attributes")
@@ -388,6 +391,7 @@ class _ImportRun:
         batch: list[cp.ParsedRow | tuple[int, list[cp.RowProblem]]] = []
         rows = 0
         with _records(self.path, self.encoding, self.delimiter) as (columns, records):
+            self._outcome_column = outcome_column(key for _, key in columns.extras)
             try:
                 for line, cells in records:
                     parsed = columns.parse(line, cells)
@@ -453,8 +457,38 @@ class _ImportRun:
         if self.progress:
             self.progress(job)
 
+    def _take_outcomes(self, rows: list[cp.ParsedRow]) -> tuple[list[cp.ParsedRow], dict[int, str]]:
+        """Rows without their outcome cell (an outcome is not a lead attribute: kept there, a model
+        would learn the answer from it), and the outcomes by line. A cell that reads as no outcome
+        stays an attribute: under "Status" it is usually a CRM status."""
+        if self._outcome_column is None:
+            return rows, {}
+        key, _ = self._outcome_column
+        kept: list[cp.ParsedRow] = []
+        outcomes: dict[int, str] = {}
+        for row in rows:
+            try:
+                outcome = parse_outcome(row.attributes.get(key))
+            except ValueError:
+                outcome = None
+            if outcome is not None:
+                outcomes[row.line] = outcome
+                row = row._replace(attributes={k: v for k, v in row.attributes.items() if k != key})
+            kept.append(row)
+        return kept, outcomes
+
+    def _record_outcomes(self, outcomes: dict[str, str]) -> None:
+        """Store the batch's outcomes for its leads, now that every one of them has an id."""
+        ids = dict(Lead.objects.filter(workspace_id=self.job.workspace_id, dedupe_key__in=list(outcomes))
+                   .order_by().values_list("dedupe_key", "pk"))
+        now = timezone.now()
+        stored = outcomes_upsert(workspace_id=self.job.workspace_id, source="upload", outcomes=[
+            OutcomeInput(ids[key], outcome, now) for key, outcome in outcomes.items() if key in ids])
+        self.job.params = {**self.job.params, "outcomes": self.job.params.get("outcomes", 0) + stored}
+
     def _apply(self, rows: list[cp.ParsedRow]) -> tuple[int, int, int]:
         """Apply valid rows in file order; returns (created, updated, skipped)."""
+        rows, outcomes = self._take_outcomes(rows)
         email_at, name_at, company_at = cp.EMAIL, cp.NAME, cp.COMPANY
         keyed: list[tuple[cp.ParsedRow, str, str | None]] = []
         wanted: set[str] = set()
@@ -501,6 +535,8 @@ class _ImportRun:
             updated += 1
         self._store(pending, new)
         self._remember_ids(touched)
+        if outcomes:
+            self._record_outcomes({key: outcomes[row.line] for row, key, _ in keyed if row.line in outcomes})
         return created, updated, skipped
 
     def _existing(self, keys: set[str]) -> dict[str, _Lead]:

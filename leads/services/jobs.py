@@ -23,6 +23,7 @@ JOB_ALREADY_FINISHED = "This job has already finished; there is nothing to cance
 JOB_FAILED = "The job stopped on an internal error:"
 JOB_FAILED_IMPORT = "Rows already imported are kept; upload the file again to import the rest."
 JOB_FAILED_SCORE = "Scores already written are kept; start the run again to score the rest."
+JOB_FAILED_TRAIN = "No model was stored; start the training again."
 
 
 def job_tasks_queue(*, job_id: int, task_name: str, task_ids: Iterable[int]) -> None:
@@ -99,7 +100,7 @@ def job_fail(*, job_id: int | None = None, chunk_id: int | None = None, reason: 
     job = Job.objects.filter(pk=job_id).only("kind", "params").first()
     if job is None:
         return
-    again = JOB_FAILED_IMPORT if job.kind == Job.Kind.IMPORT else JOB_FAILED_SCORE
+    again = {Job.Kind.IMPORT: JOB_FAILED_IMPORT, Job.Kind.TRAIN: JOB_FAILED_TRAIN}.get(job.kind, JOB_FAILED_SCORE)
     message = f"{JOB_FAILED} {reason.rstrip('.')}. {again}"
     updated = Job.objects.filter(pk=job_id, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).update(
         status=Job.Status.FAILED, finished_at=timezone.now(), message=message[:2000])

@@ -13,30 +13,34 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
 from leads.exceptions import LeadsError
-from leads.models import Lead, Offer, Score, ScoringModel, ScoringRule
+from leads.models import Lead, Offer, Outcome, Score, ScoringModel, ScoringRule
+from leads.scoring.backtest import auc, backtest_summary
 from leads.scoring.engine import evaluate
 from leads.scoring.facts import NO_ENGAGEMENT
+from leads.scoring.learned import featurize, predict
 from leads.scoring.model import CompiledModel, ModelSpec, RuleSpec, compile_model, compile_rule
 from leads.scoring.operators import RuleConfigError
 from leads.scoring.types import IntentResult, OfferData
 from leads.selectors import DISTRIBUTION_BUCKETS
 from leads.services.engagement import engagement_facts
 from leads.services.intent import intent_provider_from_settings
-from leads.services.scoring import FACT_COLUMNS, LEAD_FIELDS, facts_from_row, offer_data
+from leads.services.learned_models import learned_part_for, trained_model_current
+from leads.services.scoring import ALL_FACT_COLUMNS, facts_from_row, offer_data
 from leads.services.scoring_models import MODEL_SETTINGS, check_settings, model_spec, rule_spec
 
 PREVIEW_TOP_CHANGES = 20
+BACKTEST_MAX_LEADS = 100_000
 BAD_PROPOSED_RULE = "Proposed rule {index}: {message}"
-_ALL_FACT_COLUMNS = (*LEAD_FIELDS, *sorted(set(FACT_COLUMNS.values())), "attributes")
 
 
 def _facts_of(lead_ids: list[int], now: Any) -> dict[int, Any]:
-    rows = Lead.objects.filter(pk__in=lead_ids).values_list("pk", *_ALL_FACT_COLUMNS)
+    rows = Lead.objects.filter(pk__in=lead_ids).values_list("pk", *ALL_FACT_COLUMNS)
     engagement = engagement_facts(lead_ids)
-    return {row[0]: facts_from_row(row, _ALL_FACT_COLUMNS, now, engagement.get(row[0], NO_ENGAGEMENT))
+    return {row[0]: facts_from_row(row, ALL_FACT_COLUMNS, now, engagement.get(row[0], NO_ENGAGEMENT))
             for row in rows}
 
 
@@ -111,6 +115,29 @@ def _distribution(scores: list[int], intents: list[str]) -> dict[str, Any]:
     }
 
 
+def _verdicts(compiled: CompiledModel, leads: list[int], current: dict[int, Score], facts: dict[int, Any],
+              the_offer: OfferData) -> dict[int, IntentResult]:
+    """The AI verdict per lead without paying for one: the current score's, else the local provider's
+    when that is the configured one. Leads left out have neither (or the model has no AI part)."""
+    if not compiled.spec.ai_enabled:
+        return {}
+    verdicts: dict[int, IntentResult] = {}
+    missing: list[int] = []
+    for lead_id in leads:
+        score = current.get(lead_id)
+        if score is not None and score.ai_intent:
+            ai = score.score_breakdown.get("ai") or {}
+            verdicts[lead_id] = IntentResult(score.ai_intent, ai.get("reasoning", ""), score.provider,  # type: ignore[arg-type]
+                                             score.model)
+        else:
+            missing.append(lead_id)
+    provider = intent_provider_from_settings()
+    if missing and provider.name == "local":
+        answers = provider.classify_many([facts[i].lead for i in missing], the_offer)
+        verdicts.update({i: a for i, a in zip(missing, answers, strict=True) if isinstance(a, IntentResult)})
+    return verdicts
+
+
 def scoring_model_preview(*, model: ScoringModel, offer: Offer, settings: dict[str, Any] | None,
                           rules: list[dict[str, Any]] | None, sample_size: int) -> dict[str, Any]:
     spec = _proposed_spec(model, settings, rules)
@@ -120,13 +147,9 @@ def scoring_model_preview(*, model: ScoringModel, offer: Offer, settings: dict[s
     now = timezone.now()
     facts = _facts_of([score.lead_id for score in current], now)
     the_offer = offer_data(offer)
-    provider = intent_provider_from_settings()
-    missing_verdicts = [s for s in current if compiled.spec.ai_enabled and not s.ai_intent]
-    local_verdicts: dict[int, IntentResult] = {}
-    if missing_verdicts and provider.name == "local":
-        answers = provider.classify_many([facts[s.lead_id].lead for s in missing_verdicts], the_offer)
-        local_verdicts = {s.lead_id: a for s, a in zip(missing_verdicts, answers, strict=True)
-                          if isinstance(a, IntentResult)}
+    verdicts = _verdicts(compiled, [score.lead_id for score in current], {s.lead_id: s for s in current}, facts,
+                         the_offer)
+    learned = learned_part_for(workspace_id=offer.workspace_id, offer_id=offer.pk, weight=spec.learned_weight)
     before_scores: list[int] = []
     before_intents: list[str] = []
     after_scores: list[int] = []
@@ -134,18 +157,11 @@ def scoring_model_preview(*, model: ScoringModel, offer: Offer, settings: dict[s
     changes: list[dict[str, Any]] = []
     left_out = 0
     for score in current:
-        verdict: IntentResult | None = None
-        if compiled.spec.ai_enabled:
-            if score.ai_intent:
-                ai = score.score_breakdown.get("ai") or {}
-                verdict = IntentResult(score.ai_intent, ai.get("reasoning", ""), score.provider,  # type: ignore[arg-type]
-                                       score.model)
-            else:
-                verdict = local_verdicts.get(score.lead_id)
-                if verdict is None:
-                    left_out += 1
-                    continue
-        result = evaluate(compiled, facts[score.lead_id], the_offer, verdict)
+        verdict = verdicts.get(score.lead_id)
+        if compiled.spec.ai_enabled and verdict is None:
+            left_out += 1
+            continue
+        result = evaluate(compiled, facts[score.lead_id], the_offer, verdict, learned)
         before_scores.append(score.score)
         before_intents.append(score.intent)
         after_scores.append(result.score)
@@ -167,4 +183,53 @@ def scoring_model_preview(*, model: ScoringModel, offer: Offer, settings: dict[s
             "intent_changed": sum(1 for c in changes if c["current_intent"] != c["proposed_intent"]),
         },
         "top_changes": [c for c in changes[:PREVIEW_TOP_CHANGES] if c["change"] != 0],
+    }
+
+
+def scoring_model_backtest(*, model: ScoringModel, offer: Offer, settings: dict[str, Any] | None,
+                           rules: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """A model (as saved, or with proposed settings and rules) scored on every lead with an outcome:
+    how well its scores ranked won above lost, next to the rules alone and the learned model."""
+    spec = _proposed_spec(model, settings, rules)
+    compiled = compile_model(spec)
+    outcomes = dict(Outcome.objects.filter(workspace_id=offer.workspace_id)
+                    .filter(Q(offer=offer) | Q(offer__isnull=True)).order_by("lead_id")
+                    .values_list("lead_id", "outcome")[:BACKTEST_MAX_LEADS])
+    lead_ids = list(outcomes)
+    current = {s.lead_id: s for s in Score.objects.filter(offer=offer, is_current=True, lead_id__in=lead_ids)}
+    facts = _facts_of(lead_ids, timezone.now())
+    the_offer = offer_data(offer)
+    verdicts = _verdicts(compiled, lead_ids, current, facts, the_offer)
+    learned = learned_part_for(workspace_id=offer.workspace_id, offer_id=offer.pk, weight=max(spec.learned_weight, 1))
+    scores: list[int] = []
+    rule_scores: list[int] = []
+    probabilities: list[float] = []
+    intents: list[str] = []
+    won: list[bool] = []
+    left_out = 0
+    for lead_id in lead_ids:
+        verdict = verdicts.get(lead_id)
+        if compiled.spec.ai_enabled and verdict is None:
+            left_out += 1
+            continue
+        result = evaluate(compiled, facts[lead_id], the_offer, verdict, learned if spec.learned_weight else None)
+        scores.append(result.score)
+        rule_scores.append(result.rule_score)
+        intents.append(result.intent)
+        won.append(outcomes[lead_id] == Outcome.Result.WON)
+        if learned is not None:
+            fired = [r.spec.name for r in compiled.rules if r.fires(facts[lead_id], the_offer)]
+            probabilities.append(predict(learned.model, featurize(facts[lead_id], fired)).probability)
+    trained = trained_model_current(workspace_id=offer.workspace_id, offer_id=offer.pk)
+    return {
+        "model": model.pk, "offer": offer.pk, "proposed": {**spec.to_json(), "id": model.pk},
+        "left_out_without_verdict": left_out,
+        **backtest_summary(scores, won, intents),
+        "rules_only_auc": auc(rule_scores, won),
+        "learned": None if trained is None else {
+            "trained_model": trained.pk, "version": trained.version,
+            # On leads it was trained on: optimistic. The cross-validated figure is the fair one.
+            "auc_on_these_leads": auc(probabilities, won), "cv_auc": trained.cv_auc,
+            "holdout_auc": trained.holdout_auc, "n_outcomes": trained.n_outcomes,
+        },
     }

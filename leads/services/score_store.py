@@ -73,8 +73,8 @@ class _Current:
 
 _SCORE_COLUMNS = ("workspace_id", "lead_id", "offer_id", "job_id", "is_current", "rule_score", "ai_score", "score",
                   "intent", "ai_intent", "reasoning", "score_breakdown", "provider", "model", "scoring_model_id",
-                  "model_version", "stage", "stage_set_by_id", "stage_set_at", "previous_score", "score_change",
-                  "cause", "stale_cause", "created_at")
+                  "model_version", "conversion_probability", "stage", "stage_set_by_id", "stage_set_at",
+                  "previous_score", "score_change", "cause", "stale_cause", "created_at")
 _TRANSITION_COLUMNS = ("workspace_id", "lead_id", "offer_id", "previous_score", "score", "previous_intent", "intent",
                        "previous_stage", "stage", "cause", "created_at")
 
@@ -135,7 +135,7 @@ def scores_write(target: ScoreTarget, drafts: Sequence[ScoreDraft], *, cause: st
             target.workspace_id, draft.lead_id, target.offer_id, target.job_id, True, result.rule_score,
             result.ai_score, result.score, result.intent, result.ai_intent, result.reasoning,
             _breakdown_json(result.breakdown), draft.provider, draft.ai_model,
-            target.scoring_model_id, target.model_version, stage, set_by,
+            target.scoring_model_id, target.model_version, result.conversion_probability, stage, set_by,
             connection.ops.adapt_datetimefield_value(set_at) if set_at else None,
             before.score if before else None, result.score - before.score if before else None,
             str(why), target.stale_cause, stamp,

@@ -27,7 +27,7 @@ from leads.exceptions import IntentProviderError
 from leads.metrics import AI_CALLS, AI_ERRORS, AI_TOKENS, LEADS_SCORED
 from leads.models import Job, JobChunk, Lead, Offer, Score, ScoreCause, ScoringModel, Workspace
 from leads.queue import SCORE_CHUNK, enqueue
-from leads.scoring.engine import evaluate
+from leads.scoring.engine import LearnedPart, evaluate
 from leads.scoring.facts import NO_ENGAGEMENT, EngagementFacts, LeadFacts, reads_attributes
 from leads.scoring.model import CompiledModel
 from leads.scoring.stages import CompiledStage
@@ -35,6 +35,7 @@ from leads.scoring.types import IntentResult, LeadData, OfferData, Usage
 from leads.services.engagement import engagement_facts
 from leads.services.intent import classify_with_cache, intent_provider_from_settings, scoring_method
 from leads.services.jobs import errors_append, job_finish, job_mark_running, job_tasks_queue
+from leads.services.learned_models import learned_part_for
 from leads.services.score_store import ScoreDraft, ScoreTarget, scores_write
 from leads.services.scoring_models import compiled_model, scoring_model_for_offer, stages_compiled
 
@@ -122,9 +123,16 @@ def score_job_start(
     return ScoreJobStart(job=job, started=True)
 
 
-def _facts_row_fields(model: CompiledModel, stages: tuple[CompiledStage, ...]) -> tuple[str, ...]:
-    """The lead columns a run reads: the six profile fields always, the rest only when a rule or a
-    stage reads them (a million JSON attribute blobs are not decoded for a model that ignores them)."""
+ALL_FACT_COLUMNS = (*LEAD_FIELDS, *sorted(set(FACT_COLUMNS.values())), "attributes")
+
+
+def _facts_row_fields(model: CompiledModel, stages: tuple[CompiledStage, ...],
+                      learned: LearnedPart | None = None) -> tuple[str, ...]:
+    """The lead columns a run reads: the six profile fields always, the rest only when a rule, a
+    stage or the learned model reads them (a million JSON attribute blobs are not decoded for a
+    model that ignores them)."""
+    if learned is not None:
+        return ALL_FACT_COLUMNS
     names = {rule.spec.field_name.strip().lower() for rule in (*model.rules, *model.knockouts)}
     names |= {name.strip().lower() for stage in stages for name in stage.spec.required_fields}
     extra = sorted({column for name, column in FACT_COLUMNS.items() if name in names})
@@ -168,7 +176,7 @@ class _Scored:
 
 
 def _score_leads(*, rows: list[tuple], columns: tuple[str, ...], offer: Offer, model: CompiledModel,
-                 workspace_id: int, with_engagement: bool) -> _Scored:
+                 workspace_id: int, with_engagement: bool, learned: LearnedPart | None = None) -> _Scored:
     """Facts, knockouts, AI verdicts (only where the model asks for them) and the engine, for a batch."""
     now = timezone.now()
     the_offer = offer_data(offer)
@@ -191,7 +199,7 @@ def _score_leads(*, rows: list[tuple], columns: tuple[str, ...], offer: Offer, m
             continue
         if verdict is not None:
             usage = usage + verdict.usage
-        result = evaluate(model, fact, the_offer, verdict)
+        result = evaluate(model, fact, the_offer, verdict, learned)
         drafts.append(ScoreDraft(lead_id=row[0], facts=fact, result=result,
                                  provider=verdict.provider if verdict else RULES_ONLY_PROVIDER,
                                  ai_model=verdict.model if verdict else ""))
@@ -232,7 +240,8 @@ def score_chunk_run(chunk_id: int) -> None:
     offer = job.offer
     model, compiled = _model_of_job(job)
     target = _target(offer, model, job_id=job.pk, pinned_version=model.version)
-    columns = _facts_row_fields(compiled, target.stages)
+    learned = learned_part_for(workspace_id=job.workspace_id, offer_id=offer.pk, weight=compiled.spec.learned_weight)
+    columns = _facts_row_fields(compiled, target.stages, learned)
     rows = list(Lead.objects.filter(workspace_id=job.workspace_id, pk__in=chunk.lead_ids)
                 .order_by("pk").values_list("pk", *columns))
     if not job.params.get("rescore"):
@@ -241,7 +250,8 @@ def score_chunk_run(chunk_id: int) -> None:
         rows = [r for r in rows if r[0] not in fresh]
     missing = len(chunk.lead_ids) - len(rows)  # deleted since the job started, or scored by another run
     scored = _score_leads(rows=rows, columns=columns, offer=offer, model=compiled, workspace_id=job.workspace_id,
-                          with_engagement=needs_engagement(compiled, target.stages))
+                          with_engagement=learned is not None or needs_engagement(compiled, target.stages),
+                          learned=learned)
     usage, errors = scored.usage, scored.errors
 
     with transaction.atomic():
@@ -288,10 +298,12 @@ def lead_score_now(*, lead: Lead, offer: Offer) -> Score:
     model = scoring_model_for_offer(offer)
     compiled = compiled_model(model)
     target = _target(offer, model, job_id=None, pinned_version=model.version)
-    columns = _facts_row_fields(compiled, target.stages)
+    learned = learned_part_for(workspace_id=lead.workspace_id, offer_id=offer.pk, weight=compiled.spec.learned_weight)
+    columns = _facts_row_fields(compiled, target.stages, learned)
     row = Lead.objects.filter(pk=lead.pk).values_list("pk", *columns).get()
     scored = _score_leads(rows=[row], columns=columns, offer=offer, model=compiled, workspace_id=lead.workspace_id,
-                          with_engagement=needs_engagement(compiled, target.stages))
+                          with_engagement=learned is not None or needs_engagement(compiled, target.stages),
+                          learned=learned)
     if scored.errors:
         raise IntentProviderError(AI_FAILED, details={"lead": lead.pk, "reason": scored.errors[0]["reason"]})
     with transaction.atomic():

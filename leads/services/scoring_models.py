@@ -40,7 +40,6 @@ DEFAULT_NOT_DELETABLE = "The workspace's default scoring model can't be deleted:
 DUPLICATE_MODEL_NAME = "This workspace already has a scoring model with this name."
 DUPLICATE_STAGE = "This workspace already has a stage with this key."
 RESERVED_STAGE = f"The stage key {DISQUALIFIED!r} is reserved for leads a knockout rule disqualified."
-NOT_AVAILABLE_YET = "{field} is not available yet: it arrives with the {part}. Leave it at its default for now."
 
 MODEL_SETTINGS = ("name", "description", "rule_max", "group_caps", "ai_enabled", "ai_points", "engagement",
                   "learned_weight", "high_from", "medium_from")
@@ -132,9 +131,6 @@ def _bump(model: ScoringModel, user: AbstractBaseUser | None, *, stale: bool = T
 
 
 def check_settings(data: dict[str, Any], base: ModelSpec) -> None:
-    if data.get("learned_weight"):
-        raise LeadsError(NOT_AVAILABLE_YET.format(field="learned_weight", part="learned model"), code="invalid",
-                         details={"learned_weight": ["Not available yet."]})
     settings = {key: data[key] for key in MODEL_SETTINGS if key in data and key != "description"}
     try:
         validate_settings(replace(base, **settings))

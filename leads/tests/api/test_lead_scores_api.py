@@ -26,7 +26,8 @@ MID_SCORE = 20 + 20 + 5 + 15
 BLANK_LEAD = {"industry": "", "attributes": {}}
 LEAD_SCORE_KEYS = {"id", "lead", "lead_name", "offer", "score", "intent", "previous_score", "score_change",
                    "score_breakdown", "reasoning", "qualification_stage", "stage_set_by", "stage_set_at", "cause",
-                   "scoring_model", "model_version", "is_current", "stale", "calculated_at"}
+                   "scoring_model", "model_version", "is_current", "stale", "calculated_at",
+                   "conversion_probability", "factors"}
 
 
 @pytest.fixture(autouse=True)
@@ -99,7 +100,7 @@ def test_calculate_scores_one_lead_now(tenant: Tenant) -> None:
         "intent": "Medium", "previous_score": None, "score_change": None, "score_breakdown": current.score_breakdown,
         "reasoning": current.reasoning, "qualification_stage": "mql", "stage_set_by": None, "stage_set_at": None,
         "cause": "manual", "scoring_model": model_id, "model_version": 1, "is_current": True, "stale": False,
-        "calculated_at": body["calculated_at"],
+        "calculated_at": body["calculated_at"], "conversion_probability": None, "factors": None,
     }
     assert current.score_breakdown["rule_score"] == MID_SCORE
     assert body["calculated_at"] == current.created_at.isoformat().replace("+00:00", "Z")

@@ -24,7 +24,8 @@ def test_list_is_paginated_in_the_original_shape(tenant: Tenant) -> None:
                                        "email", "attributes", "created_at", "updated_at",
                                        # what automations add (DESIGN "Automations")
                                        "status", "owner", "owner_name", "tags",
-                                       "engagement_summary"}  # and what engagement adds
+                                       "engagement_summary",  # what engagement adds
+                                       "outcome"}  # and what outcomes add
 
 
 @pytest.mark.django_db

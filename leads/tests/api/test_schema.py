@@ -19,6 +19,8 @@ EXPECTED_PATHS = {
     "/workflow-executions/{id}/retry/", "/tasks/", "/tasks/{id}/", "/alerts/config/",
     "/events/", "/events/upload/", "/leads/{id}/events/", "/leads/refresh/",
     "/connectors/hubspot/", "/connectors/hubspot/sync/",
+    "/outcomes/", "/outcomes/upload/", "/models/", "/models/{id}/", "/models/train/",
+    "/scoring-models/{id}/backtest/",
 }
 
 

@@ -16,7 +16,8 @@ RESULT_KEYS = {"id", "name", "role", "company", "industry", "location", "linkedi
                "rule_score", "ai_score", "reasoning", "score_breakdown", "offer", "scored_at", "created_at"}
 # What scoring models add beside the first stage's fields (DESIGN "API of the second stage").
 SECOND_STAGE_KEYS = {"attributes", "qualification_stage", "scoring_model", "model_version", "previous_score",
-                     "score_change", "stale", "engagement_summary"}
+                     "score_change", "stale", "engagement_summary",
+                     "conversion_probability", "factors"}
 
 
 @pytest.fixture

@@ -271,9 +271,9 @@ def test_patch_name_only_bumps_the_version_but_leaves_scores_fresh(tenant: Tenan
      {"error": BAD_ENGAGEMENT, "code": "invalid", "details": {"engagement": [BAD_ENGAGEMENT]}}),
     ({"engagement": {"email_open": {"points": 5, "half_life_days": 14}, "horizon_days": 0}},
      {"error": BAD_ENGAGEMENT, "code": "invalid", "details": {"engagement": [BAD_ENGAGEMENT]}}),
-    ({"learned_weight": 20},
-     {"error": "learned_weight is not available yet: it arrives with the learned model. Leave it at its default "
-               "for now.", "code": "invalid", "details": {"learned_weight": ["Not available yet."]}}),
+    ({"learned_weight": -1},
+     {"error": "Invalid input — learned_weight: Ensure this value is greater than or equal to 0.",
+      "code": "invalid", "details": {"learned_weight": ["Ensure this value is greater than or equal to 0."]}}),
 ])
 def test_invalid_settings_are_400_and_change_nothing(tenant: Tenant, patch: dict, expected: dict) -> None:
     model_id = _default_id(tenant)
@@ -290,7 +290,7 @@ def test_invalid_settings_are_400_and_change_nothing(tenant: Tenant, patch: dict
 @pytest.mark.parametrize(("payload", "details"), [
     ({"name": "X", "template": "nope"}, {"template": ['"nope" is not a valid choice.']}),
     ({"name": "X", "engagement": {"email_open": {"points": 5}}}, {"engagement": [BAD_ENGAGEMENT]}),
-    ({"name": "X", "learned_weight": 1}, {"learned_weight": ["Not available yet."]}),
+    ({"name": "X", "learned_weight": 101}, {"learned_weight": ["Ensure this value is less than or equal to 100."]}),
     ({"name": "X", "template": "budget_size_industry_urgency", "medium_from": 80},
      {"high_from": [BAD_THRESHOLDS]}),
     ({"template": "default"}, {"name": ["This field is required."]}),

@@ -19,7 +19,8 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "csv"
 JOB_FIELDS = {"id", "url", "kind", "status", "total", "processed", "created", "updated", "skipped", "failed",
               "errors", "errors_truncated", "message"}
 LEAD_FIELDS = {"id", "name", "role", "company", "industry", "location", "linkedin_bio", "email", "attributes",
-               "created_at", "updated_at", "status", "owner", "owner_name", "tags", "engagement_summary"}
+               "created_at", "updated_at", "status", "owner", "owner_name", "tags", "engagement_summary",
+               "outcome"}
 
 pytestmark = pytest.mark.django_db
 

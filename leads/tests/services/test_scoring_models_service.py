@@ -25,7 +25,7 @@ from leads.models import (
     Workspace,
 )
 from leads.scoring.engagement import BAD_ENGAGEMENT
-from leads.scoring.model import BAD_POINTS, BAD_ROLE_LEVEL, BAD_RULE_MAX
+from leads.scoring.model import BAD_LEARNED_WEIGHT, BAD_POINTS, BAD_ROLE_LEVEL, BAD_RULE_MAX
 from leads.scoring.operators import LIST_REQUIRED, OPERATORS, UNKNOWN_OPERATOR
 from leads.services.scoring import lead_score_now, score_chunk_run, score_job_start
 from leads.services.scoring_models import (
@@ -405,7 +405,7 @@ def test_an_invalid_rule_update_changes_nothing(default: ScoringModel, user: Abs
     [
         pytest.param({"rule_max": 101}, {"rule_max": [BAD_RULE_MAX]}, id="rule_max 101"),
         pytest.param({"engagement": {"email_open": 5}}, {"engagement": [BAD_ENGAGEMENT]}, id="engagement"),
-        pytest.param({"learned_weight": 10}, {"learned_weight": ["Not available yet."]}, id="learned_weight"),
+        pytest.param({"learned_weight": 101}, {"learned_weight": [BAD_LEARNED_WEIGHT]}, id="learned_weight 101"),
     ],
 )
 @pytest.mark.django_db
