@@ -4,7 +4,9 @@
 
 Two offers (one scored by a model with an engagement part), a few hundred leads with uploaded
 columns, a few thousand events over the last 90 days (a hot minority active this week, others
-cooling down), three workflows, everything scored and the workflows fired. Fixed seed: the same
+cooling down), won and lost outcomes for two thirds of the leads and a model learned from them
+(the engagement offer's scoring model has a learned part), three workflows, everything scored and
+the workflows fired. Fixed seed: the same
 data on every machine. Goes through the same services as the API, so it is also a smoke test of
 the pipeline.
 """
@@ -25,8 +27,10 @@ from leads.models import Lead, Membership, Offer, Score, Workflow, WorkflowExecu
 from leads.services.automations import transitions_dispatch, workflow_create
 from leads.services.engagement import events_ingest
 from leads.services.leads import lead_dedupe_key
+from leads.services.outcomes import outcomes_record
 from leads.services.scoring import score_job_start
 from leads.services.scoring_models import scoring_model_create, scoring_model_default
+from leads.services.training_jobs import training_start
 
 DEMO_WORKSPACE = "demo"
 SEED = 20261201
@@ -61,6 +65,7 @@ class DemoSummary:
     scores: int
     workflows: int
     executions: int
+    outcomes: int
 
 
 def _leads(rng: random.Random, workspace: Workspace, count: int) -> list[Lead]:
@@ -81,6 +86,20 @@ def _leads(rng: random.Random, workspace: Workspace, count: int) -> list[Lead]:
                         "company_size": rng.choice(SIZES), "budget": rng.choice(BUDGETS)}))
     Lead.objects.bulk_create(leads, batch_size=500)
     return list(Lead.objects.filter(workspace=workspace).order_by("pk"))
+
+
+def _outcomes(rng: random.Random, leads: list[Lead]) -> list[dict[str, object]]:
+    """Won and lost deals for the older two thirds of the leads: hot leads and the engagement offer's
+    industries win more often, as a sales team's history would show."""
+    now = timezone.now()
+    outcomes: list[dict[str, object]] = []
+    for position, lead in enumerate(leads[:len(leads) * 2 // 3]):
+        odds = 0.15 + 0.45 * (position % 5 == 0) + 0.2 * (lead.industry in INDUSTRIES[:4])
+        won = rng.random() < odds
+        outcomes.append({"lead": lead.pk, "outcome": "won" if won else "lost",
+                         "occurred_at": (now - timedelta(days=rng.randint(1, 80))).isoformat(),
+                         "value": rng.choice([4800, 9600, 24000]) if won else None})
+    return outcomes
 
 
 def _events(rng: random.Random, leads: list[Lead]) -> list[dict[str, object]]:
@@ -111,6 +130,7 @@ def _setup(owner: AbstractBaseUser | None, reset: bool) -> tuple[Workspace, list
     fit_and_engagement = scoring_model_create(workspace=workspace, user=owner, data={
         "name": "Fit + engagement", "template": "default", "rule_max": 40,
         "ai_points": {"High": 30, "Medium": 18, "Low": 6},
+        "learned_weight": 20,
         "engagement": {"email_open": {"points": 3, "half_life_days": 14, "max_points": 9},
                        "email_click": {"points": 6, "half_life_days": 14, "max_points": 9},
                        "page_view": {"points": 2, "half_life_days": 7, "max_points": 6},
@@ -146,10 +166,13 @@ def demo_load(*, owner: AbstractBaseUser | None, reset: bool = False) -> DemoSum
     with override_settings(CELERY_TASK_ALWAYS_EAGER=True):  # scored here, whether or not a worker runs
         for offer in offers:
             score_job_start(workspace=workspace, user=owner, offer=offer, rescore=True)
+        # Then the deals: the model learned from them rescores the learned part's scores (cause outcome).
+        outcomes = outcomes_record(workspace=workspace, items=_outcomes(random.Random(SEED + 2), leads))
+        training_start(workspace=workspace, user=owner)
         while transitions_dispatch():
             pass
     return DemoSummary(
         workspace=workspace, offers=len(offers), leads=len(leads), events=result.accepted,
         scores=Score.objects.filter(workspace=workspace, is_current=True).count(),
         workflows=Workflow.objects.filter(workspace=workspace).count(),
-        executions=WorkflowExecution.objects.filter(workspace=workspace).count())
+        executions=WorkflowExecution.objects.filter(workspace=workspace).count(), outcomes=outcomes.accepted)

@@ -36,11 +36,12 @@ class Command(BaseCommand):
             return
         self.stdout.write(
             f"Loaded the {DEMO_WORKSPACE!r} workspace: {summary.offers} offers, {summary.leads} leads, "
-            f"{summary.events:,} events over 90 days, {summary.scores} scores, {summary.workflows} workflows "
-            f"({summary.executions} executions).\n"
+            f"{summary.events:,} events over 90 days, {summary.outcomes} outcomes and a learned model, "
+            f"{summary.scores} scores, {summary.workflows} workflows ({summary.executions} executions).\n"
             f"{owner.username} is a member: add the header 'X-Workspace: {DEMO_WORKSPACE}' to API calls, e.g.\n"
             f"  curl -H 'X-Workspace: {DEMO_WORKSPACE}' -H 'Authorization: Token <token>' "
             f"'http://127.0.0.1:8000/api/leads/results/?stage=sql'\n"
             "Look at: /api/leads/results/ (best first, with engagement_summary), /api/lead-scores/distribution/, "
             "/api/leads/<id>/events/, /api/lead-scores/history/?lead_id=<id>, /api/workflow-executions/recent/, "
-            "/api/tasks/, and /admin/ (Scoring models, Workflows, Workflow executions).")
+            "/api/tasks/, /api/models/ (the learned model and its top factors), and /admin/ (Scoring models, "
+            "Workflows, Workflow executions).")
