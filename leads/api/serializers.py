@@ -32,6 +32,13 @@ from leads.models import (
 from leads.scoring.model import ALL_OPERATORS
 from leads.scoring.templates import TEMPLATES
 from leads.services.automations import mask_url
+from leads.services.lead_attributes import (
+    ATTRIBUTE_KEY_MAX,
+    ATTRIBUTE_VALUE_MAX,
+    ATTRIBUTES_MAX_CHARS,
+    ATTRIBUTES_MAX_KEYS,
+    attributes_problems,
+)
 
 
 def members_of(workspace: Workspace) -> QuerySet:
@@ -102,7 +109,10 @@ class LeadSerializer(WorkspaceChoices, serializers.ModelSerializer):
     location = serializers.CharField(max_length=NAME_MAX, allow_blank=True, required=False)
     linkedin_bio = serializers.CharField(max_length=BIO_MAX, allow_blank=True, required=False, trim_whitespace=False)
     email = serializers.EmailField(max_length=EMAIL_MAX, allow_blank=True, required=False)
-    attributes = serializers.DictField(required=False, help_text="Extra CSV columns, kept as uploaded.")
+    attributes = serializers.DictField(required=False, help_text=(
+        f"Extra CSV columns, kept as uploaded: at most {ATTRIBUTES_MAX_KEYS} keys of at most {ATTRIBUTE_KEY_MAX} "
+        f"characters (no control characters), each value at most {ATTRIBUTE_VALUE_MAX:,} characters, "
+        f"{ATTRIBUTES_MAX_CHARS:,} in all."))
     status = serializers.ChoiceField(choices=LeadStatus.choices, required=False)
     owner = serializers.PrimaryKeyRelatedField(queryset=Lead.objects.none(), required=False, allow_null=True,
                                                help_text="A member of the workspace (user id).")
@@ -125,6 +135,11 @@ class LeadSerializer(WorkspaceChoices, serializers.ModelSerializer):
 
     def get_owner_name(self, lead: Lead) -> str | None:
         return lead.owner.username if lead.owner_id else None
+
+    def validate_attributes(self, attributes: dict[str, Any]) -> dict[str, Any]:
+        if problems := attributes_problems(attributes):
+            raise serializers.ValidationError(problems)
+        return attributes
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         name = attrs.get("name", getattr(self.instance, "name", ""))
