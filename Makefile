@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test test-integration lint bench bench-quick token migrate worker web clean help demo
+.PHONY: run static test test-integration lint bench bench-quick token migrate worker web clean help demo
 
 help:
 	@echo "make run    - install, migrate, create the local admin + token, serve API + worker on 127.0.0.1:$(PORT)"
@@ -29,7 +29,7 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 migrate: $(BIN)/.installed .env
 	$(BIN)/python manage.py migrate --noinput
 
-run: migrate
+run: migrate static
 	@$(BIN)/python manage.py ensure_local_admin
 	@$(BIN)/python manage.py load_demo --if-demo-mode
 	@echo "Serving on http://127.0.0.1:$(PORT) (Swagger: /swagger/, admin: /admin/). Ctrl-C stops web and worker."
@@ -41,6 +41,11 @@ run: migrate
 	$(BIN)/celery -A main worker --beat --loglevel=INFO --concurrency=2 & \
 	GUNICORN_BIND=127.0.0.1:$(PORT) WEB_CONCURRENCY=2 $(BIN)/gunicorn main.wsgi --config main/gunicorn.conf.py & \
 	wait
+
+# With DEBUG off, pages name their static files through the manifest collectstatic writes (admin, Swagger
+# and ReDoc answered 500 without it); with DEBUG on it is a quick copy. Run by `make run` every time.
+static: $(BIN)/.installed
+	@$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 
 worker: migrate
 	$(BIN)/celery -A main worker --loglevel=INFO

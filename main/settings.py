@@ -85,6 +85,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "leads.api.metrics.RequestMetricsMiddleware",
+    "leads.api.middleware.RequestBoundsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -179,6 +180,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "leads.api.pagination.PageNumberPagination",
     "PAGE_SIZE": env_int("PAGE_SIZE", 50),
     "EXCEPTION_HANDLER": "leads.api.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "leads.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_RATES": {
         "upload": env_str("THROTTLE_UPLOAD", "30/hour"),
         "score": env_str("THROTTLE_SCORE", "60/hour"),
@@ -199,6 +205,7 @@ SWAGGER_SETTINGS = {
     "USE_SESSION_AUTH": True,
     "LOGIN_URL": "/admin/login/",
     "LOGOUT_URL": "/admin/logout/",
+    "DEFAULT_AUTO_SCHEMA_CLASS": "leads.api.docs.EnvelopeAutoSchema",
 }
 
 # --- CORS & security --------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from leads.api.docs import schema_view
 from leads.api.metrics import MetricsView
 from leads.api.urls import alias_urlpatterns
 
+handler400 = "leads.api.errors.handler400"
+handler403 = "leads.api.errors.handler403"
 handler404 = "leads.api.errors.handler404"
 handler500 = "leads.api.errors.handler500"
 

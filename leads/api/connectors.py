@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from leads.api.fields import StrictCharField
 from leads.api.serializers import MAX_ID, JobSerializer
 from leads.api.views import ERROR_RESPONSE
 from leads.api.workspace import request_workspace
@@ -32,7 +33,7 @@ class HubSpotConnectorSerializer(serializers.Serializer):
     write_back = serializers.BooleanField(read_only=True)
     offer = serializers.IntegerField(source="offer_id", read_only=True, allow_null=True,
                                      help_text="Whose scores are written back; null: the latest offer.")
-    properties = serializers.ListField(source="extra_properties", child=serializers.CharField(), read_only=True)
+    properties = serializers.ListField(source="extra_properties", child=StrictCharField(), read_only=True)
     last_synced_at = serializers.DateTimeField(read_only=True, allow_null=True)
     last_sync_job = serializers.SerializerMethodField()
 
@@ -42,14 +43,14 @@ class HubSpotConnectorSerializer(serializers.Serializer):
 
 
 class HubSpotConnectorInputSerializer(serializers.Serializer):
-    access_token = serializers.CharField(required=False, allow_blank=True, write_only=True, max_length=500,
+    access_token = StrictCharField(required=False, allow_blank=True, write_only=True, max_length=500,
                                          trim_whitespace=True,
                                          help_text="The private app's access token. Write-only; \"\" disconnects.")
     write_back = serializers.BooleanField(required=False,
                                           help_text="Write leadscore_score, _intent and _stage to the contacts.")
     offer = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID,
                                      help_text="The offer whose scores are written back (null: the latest).")
-    properties = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=50,
+    properties = serializers.ListField(child=StrictCharField(max_length=100), required=False, max_length=50,
                                        help_text="Extra contact properties to pull into the leads' attributes.")
 
 

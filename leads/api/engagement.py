@@ -6,11 +6,12 @@ from drf_yasg import openapi
 from drf_yasg.utils import swagger_auto_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from leads.api import serializers as s
+from leads.api.parsers import BoundedJSONParser
 from leads.api.views import ERROR_RESPONSE, WorkspaceScopedMixin
 from leads.exceptions import LeadsError
 from leads.services import engagement
@@ -56,7 +57,7 @@ class EventViewSet(WorkspaceScopedMixin, viewsets.GenericViewSet):
     @swagger_auto_schema(operation_summary="Ingest events from a CSV file", request_body=s.EventUploadInputSerializer,
                          responses={201: s.IngestResultSerializer, 400: ERROR_RESPONSE, 413: ERROR_RESPONSE,
                                     415: ERROR_RESPONSE})
-    @action(detail=False, methods=["post"], parser_classes=[MultiPartParser, FormParser, JSONParser])
+    @action(detail=False, methods=["post"], parser_classes=[MultiPartParser, FormParser, BoundedJSONParser])
     def upload(self, request: Request) -> Response:
         form = s.EventUploadInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)

@@ -1,7 +1,8 @@
 """One JSON envelope for every error: {"error": sentence, "code": machine code, "details": {...}}.
 
 DRF's exceptions, Django's Http404/PermissionDenied/ValidationError and our LeadsError all pass
-through `exception_handler`; `handler404`/`handler500` cover what never reaches a DRF view.
+through `exception_handler`; `handler400`…`handler500` cover what never reaches a DRF view: the
+envelope under /api/, a plain HTML page elsewhere (the admin, the docs, an address typed in a browser).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -78,10 +80,37 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
-def handler404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return JsonResponse(error_body(NOT_FOUND, "not_found", {"path": request.path}), status=status.HTTP_404_NOT_FOUND)
+API_PREFIX = "/api/"
+BAD_REQUEST = "The request could not be understood: check its Host header and body."
+FORBIDDEN = "You do not have permission to perform this action."
+SERVER_ERROR = "The server hit an unexpected error; it has been logged."
 
 
-def handler500(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(error_body("The server hit an unexpected error; it has been logged.", "server_error"),
-                        status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+def wants_envelope(request: HttpRequest) -> bool:
+    """API paths answer the JSON envelope; pages people open in a browser answer a plain HTML page."""
+    return request.path.startswith(API_PREFIX)
+
+
+def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if wants_envelope(request):
+        return JsonResponse(error_body(BAD_REQUEST, "bad_request"), status=status.HTTP_400_BAD_REQUEST)
+    return defaults.bad_request(request, exception)
+
+
+def handler403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if wants_envelope(request):
+        return JsonResponse(error_body(FORBIDDEN, "permission_denied"), status=status.HTTP_403_FORBIDDEN)
+    return defaults.permission_denied(request, exception)
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if wants_envelope(request):
+        return JsonResponse(error_body(NOT_FOUND, "not_found", {"path": request.path}),
+                            status=status.HTTP_404_NOT_FOUND)
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if wants_envelope(request):
+        return JsonResponse(error_body(SERVER_ERROR, "server_error"), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+    return defaults.server_error(request)

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from drf_yasg.utils import swagger_serializer_method
 from rest_framework import serializers
 
+from leads.api.fields import ModelSerializer, StrictCharField
 from leads.models import (
     BIO_MAX,
     EMAIL_MAX,
@@ -32,6 +33,13 @@ from leads.models import (
 from leads.scoring.model import ALL_OPERATORS
 from leads.scoring.templates import TEMPLATES
 from leads.services.automations import mask_url
+from leads.services.lead_attributes import (
+    ATTRIBUTE_KEY_MAX,
+    ATTRIBUTE_VALUE_MAX,
+    ATTRIBUTES_MAX_CHARS,
+    ATTRIBUTES_MAX_KEYS,
+    attributes_problems,
+)
 from leads.services.outcomes import outcome_summary
 
 
@@ -62,15 +70,15 @@ LIST_OF_STRINGS_HELP = (
 
 def _string_list(help_text: str, *, required: bool) -> serializers.ListField:
     return serializers.ListField(
-        child=serializers.CharField(max_length=OFFER_ITEM_MAX_CHARS, allow_blank=False, trim_whitespace=True),
+        child=StrictCharField(max_length=OFFER_ITEM_MAX_CHARS, allow_blank=False, trim_whitespace=True),
         max_length=OFFER_LIST_MAX_ITEMS,
         required=required,
         help_text=f"{help_text} {LIST_OF_STRINGS_HELP}",
     )
 
 
-class OfferSerializer(WorkspaceChoices, serializers.ModelSerializer):
-    name = serializers.CharField(max_length=200, allow_blank=False, trim_whitespace=True)
+class OfferSerializer(WorkspaceChoices, ModelSerializer):
+    name = StrictCharField(max_length=200, allow_blank=False, trim_whitespace=True)
     value_props = _string_list("What the product does for the buyer.", required=False)
     ideal_use_cases = _string_list("The ideal customer profile: industries or segments you sell to.", required=False)
     adjacent_industries = _string_list("Industries close enough to the ICP to earn adjacent points.", required=False)
@@ -114,20 +122,23 @@ class EngagementSummarySerializer(serializers.Serializer):
     last_activity = serializers.DateTimeField(allow_null=True)
 
 
-class LeadSerializer(WorkspaceChoices, serializers.ModelSerializer):
-    name = serializers.CharField(max_length=NAME_MAX, allow_blank=True, required=False)
-    role = serializers.CharField(max_length=NAME_MAX, allow_blank=True, required=False)
-    company = serializers.CharField(max_length=NAME_MAX, allow_blank=True, required=False)
-    industry = serializers.CharField(max_length=NAME_MAX, allow_blank=True, required=False)
-    location = serializers.CharField(max_length=NAME_MAX, allow_blank=True, required=False)
-    linkedin_bio = serializers.CharField(max_length=BIO_MAX, allow_blank=True, required=False, trim_whitespace=False)
+class LeadSerializer(WorkspaceChoices, ModelSerializer):
+    name = StrictCharField(max_length=NAME_MAX, allow_blank=True, required=False)
+    role = StrictCharField(max_length=NAME_MAX, allow_blank=True, required=False)
+    company = StrictCharField(max_length=NAME_MAX, allow_blank=True, required=False)
+    industry = StrictCharField(max_length=NAME_MAX, allow_blank=True, required=False)
+    location = StrictCharField(max_length=NAME_MAX, allow_blank=True, required=False)
+    linkedin_bio = StrictCharField(max_length=BIO_MAX, allow_blank=True, required=False, trim_whitespace=False)
     email = serializers.EmailField(max_length=EMAIL_MAX, allow_blank=True, required=False)
-    attributes = serializers.DictField(required=False, help_text="Extra CSV columns, kept as uploaded.")
+    attributes = serializers.DictField(required=False, help_text=(
+        f"Extra CSV columns, kept as uploaded: at most {ATTRIBUTES_MAX_KEYS} keys of at most {ATTRIBUTE_KEY_MAX} "
+        f"characters (no control characters), each value at most {ATTRIBUTE_VALUE_MAX:,} characters, "
+        f"{ATTRIBUTES_MAX_CHARS:,} in all."))
     status = serializers.ChoiceField(choices=LeadStatus.choices, required=False)
     owner = serializers.PrimaryKeyRelatedField(queryset=Lead.objects.none(), required=False, allow_null=True,
                                                help_text="A member of the workspace (user id).")
     owner_name = serializers.SerializerMethodField()
-    tags = serializers.ListField(child=serializers.CharField(max_length=50, allow_blank=False), max_length=50,
+    tags = serializers.ListField(child=StrictCharField(max_length=50, allow_blank=False), max_length=50,
                                  required=False)
     engagement_summary = serializers.SerializerMethodField()
     outcome = serializers.SerializerMethodField(help_text="Won or lost, when known (POST /api/outcomes/).")
@@ -152,6 +163,11 @@ class LeadSerializer(WorkspaceChoices, serializers.ModelSerializer):
     def get_outcome(self, lead: Lead) -> dict[str, Any] | None:
         return outcome_of(lead)
 
+    def validate_attributes(self, attributes: dict[str, Any]) -> dict[str, Any]:
+        if problems := attributes_problems(attributes):
+            raise serializers.ValidationError(problems)
+        return attributes
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         name = attrs.get("name", getattr(self.instance, "name", ""))
         company = attrs.get("company", getattr(self.instance, "company", ""))
@@ -160,10 +176,13 @@ class LeadSerializer(WorkspaceChoices, serializers.ModelSerializer):
         return attrs
 
 
-class JobSerializer(serializers.ModelSerializer):
+class JobSerializer(ModelSerializer):
     offer = serializers.PrimaryKeyRelatedField(read_only=True)
     url = serializers.SerializerMethodField()
     progress = serializers.SerializerMethodField(help_text="processed / total, 0–1.")
+
+    errors = serializers.ListField(child=serializers.DictField(), read_only=True, help_text=(
+        "Per row or per lead: {line, column, reason} for imports, {lead, reason} for scoring (capped)."))
 
     class Meta:
         model = Job
@@ -247,24 +266,24 @@ class ScoredLeadSerializer(serializers.Serializer):
     """A lead carrying its current score for the chosen offer: the original clients' result item."""
 
     id = serializers.IntegerField(source="lead_id")
-    name = serializers.CharField(source="lead.name")
-    role = serializers.CharField(source="lead.role")
-    company = serializers.CharField(source="lead.company")
-    industry = serializers.CharField(source="lead.industry")
-    location = serializers.CharField(source="lead.location")
-    linkedin_bio = serializers.CharField(source="lead.linkedin_bio")
-    email = serializers.CharField(source="lead.email")
-    intent = serializers.CharField()
+    name = StrictCharField(source="lead.name")
+    role = StrictCharField(source="lead.role")
+    company = StrictCharField(source="lead.company")
+    industry = StrictCharField(source="lead.industry")
+    location = StrictCharField(source="lead.location")
+    linkedin_bio = StrictCharField(source="lead.linkedin_bio")
+    email = StrictCharField(source="lead.email")
+    intent = StrictCharField()
     score = serializers.IntegerField()
     rule_score = serializers.IntegerField()
     ai_score = serializers.IntegerField()
-    reasoning = serializers.CharField()
+    reasoning = StrictCharField()
     score_breakdown = serializers.JSONField()
     offer = serializers.IntegerField(source="offer_id")
     scored_at = serializers.DateTimeField(source="created_at")
     created_at = serializers.DateTimeField(source="lead.created_at")
     attributes = serializers.DictField(source="lead.attributes", help_text="Extra CSV columns, kept as uploaded.")
-    qualification_stage = serializers.CharField(source="stage")
+    qualification_stage = StrictCharField(source="stage")
     scoring_model = serializers.IntegerField(source="scoring_model_id", allow_null=True)
     model_version = serializers.IntegerField(allow_null=True)
     previous_score = serializers.IntegerField(allow_null=True)
@@ -290,13 +309,13 @@ class ScoredLeadSerializer(serializers.Serializer):
 class ScoreResultSerializer(serializers.Serializer):
     results = ScoredLeadSerializer(many=True)
     total_scored = serializers.IntegerField()
-    scoring_method = serializers.CharField()
+    scoring_method = StrictCharField()
     job = JobSerializer()
 
 
 class ErrorSerializer(serializers.Serializer):
-    error = serializers.CharField()
-    code = serializers.CharField()
+    error = StrictCharField()
+    code = StrictCharField()
     details = serializers.DictField()
 
 
@@ -305,7 +324,7 @@ class ErrorSerializer(serializers.Serializer):
 JSON_VALUE_MAX_CHARS = 20_000
 
 
-class ScoringRuleSerializer(WorkspaceChoices, serializers.ModelSerializer):
+class ScoringRuleSerializer(WorkspaceChoices, ModelSerializer):
     model = serializers.PrimaryKeyRelatedField(
         queryset=ScoringModel.objects.none(), required=False,
         help_text="The scoring model the rule belongs to; default: the workspace's default model.")
@@ -330,7 +349,7 @@ class ScoringRuleSerializer(WorkspaceChoices, serializers.ModelSerializer):
         return value
 
 
-class ScoringRuleInlineSerializer(serializers.ModelSerializer):
+class ScoringRuleInlineSerializer(ModelSerializer):
     class Meta:
         model = ScoringRule
         fields = ["id", "name", "rule_type", "field_name", "operator", "value", "points", "priority", "is_active",
@@ -338,7 +357,7 @@ class ScoringRuleInlineSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ScoringModelSerializer(serializers.ModelSerializer):
+class ScoringModelSerializer(ModelSerializer):
     template = serializers.ChoiceField(choices=list(TEMPLATES), required=False, write_only=True,
                                        help_text="On create: the template to copy (default: the built-in default).")
     rule_max = serializers.IntegerField(min_value=0, max_value=100, required=False)
@@ -351,7 +370,7 @@ class ScoringModelSerializer(serializers.ModelSerializer):
                                       help_text='{"High": 50, "Medium": 30, "Low": 10}.')
     engagement = serializers.DictField(required=False, help_text="The engagement part (arrives with events).")
     rules = ScoringRuleInlineSerializer(many=True, read_only=True)
-    copied_from = serializers.CharField(source="template", read_only=True)
+    copied_from = StrictCharField(source="template", read_only=True)
 
     class Meta:
         model = ScoringModel
@@ -368,17 +387,17 @@ class ScoringModelSerializer(serializers.ModelSerializer):
 
 
 class TemplateSerializer(serializers.Serializer):
-    key = serializers.CharField()
-    name = serializers.CharField()
-    description = serializers.CharField()
+    key = StrictCharField()
+    name = StrictCharField()
+    description = StrictCharField()
     model = serializers.DictField(help_text="The model's settings and rules, as a copy would have them.")
 
 
-class QualificationStageSerializer(serializers.ModelSerializer):
+class QualificationStageSerializer(ModelSerializer):
     stage = serializers.SlugField(max_length=50, help_text='A key such as "mql" or "sql".')
     minimum_score = serializers.IntegerField(min_value=0, max_value=100, required=False)
     order = serializers.IntegerField(min_value=-1000, max_value=1000, required=False)
-    required_fields = serializers.ListField(child=serializers.CharField(max_length=200), max_length=20,
+    required_fields = serializers.ListField(child=StrictCharField(max_length=200), max_length=20,
                                             required=False)
     required_actions = serializers.ListField(child=serializers.RegexField(r"^[a-z0-9_]{1,50}$", max_length=50),
                                              max_length=20, required=False,
@@ -431,18 +450,18 @@ class LeadScoreSerializer(serializers.Serializer):
 
     id = serializers.IntegerField()
     lead = serializers.IntegerField(source="lead_id")
-    lead_name = serializers.CharField(source="lead.name")
+    lead_name = StrictCharField(source="lead.name")
     offer = serializers.IntegerField(source="offer_id")
     score = serializers.IntegerField()
-    intent = serializers.CharField()
+    intent = StrictCharField()
     previous_score = serializers.IntegerField(allow_null=True)
     score_change = serializers.IntegerField(allow_null=True)
     score_breakdown = serializers.JSONField()
-    reasoning = serializers.CharField()
-    qualification_stage = serializers.CharField(source="stage")
-    stage_set_by = serializers.CharField(source="stage_set_by.username", default=None, allow_null=True)
+    reasoning = StrictCharField()
+    qualification_stage = StrictCharField(source="stage")
+    stage_set_by = StrictCharField(source="stage_set_by.username", default=None, allow_null=True)
     stage_set_at = serializers.DateTimeField(allow_null=True)
-    cause = serializers.CharField()
+    cause = StrictCharField()
     scoring_model = serializers.IntegerField(source="scoring_model_id", allow_null=True)
     model_version = serializers.IntegerField(allow_null=True)
     is_current = serializers.BooleanField()
@@ -462,7 +481,7 @@ class LeadScoreSerializer(serializers.Serializer):
 class SetStageInputSerializer(serializers.Serializer):
     lead_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     offer = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
-    stage = serializers.CharField(max_length=50, allow_null=True,
+    stage = StrictCharField(max_length=50, allow_null=True,
                                   help_text="A stage key, or null to let the criteria decide again.")
 
 
@@ -494,7 +513,7 @@ class BacktestInputSerializer(serializers.Serializer):
 # --- automations ----------------------------------------------------------------------------------
 
 
-class WorkflowSerializer(WorkspaceChoices, serializers.ModelSerializer):
+class WorkflowSerializer(WorkspaceChoices, ModelSerializer):
     offer = serializers.PrimaryKeyRelatedField(queryset=Offer.objects.none(), required=False, allow_null=True,
                                                help_text="Only this offer's scores fire it (default: any offer).")
     trigger_type = serializers.ChoiceField(choices=Workflow.Trigger.choices)
@@ -510,7 +529,7 @@ class WorkflowSerializer(WorkspaceChoices, serializers.ModelSerializer):
         '{"field", "value"}. Texts may use {name}, {company}, {role}, {score}, {stage}, {url}.'))
     priority = serializers.IntegerField(min_value=-10_000, max_value=10_000, required=False)
     has_signing_secret = serializers.SerializerMethodField()
-    managed_by_alerts = serializers.CharField(read_only=True)
+    managed_by_alerts = StrictCharField(read_only=True)
 
     class Meta:
         model = Workflow
@@ -557,9 +576,9 @@ class WorkflowRunInputSerializer(serializers.Serializer):
                                      help_text="Whose score and stage go in the message (default: the workflow's).")
 
 
-class WorkflowExecutionSerializer(serializers.ModelSerializer):
-    workflow_name = serializers.CharField(source="workflow.name", read_only=True)
-    lead_name = serializers.CharField(source="lead.name", read_only=True)
+class WorkflowExecutionSerializer(ModelSerializer):
+    workflow_name = StrictCharField(source="workflow.name", read_only=True)
+    lead_name = StrictCharField(source="lead.name", read_only=True)
 
     class Meta:
         model = WorkflowExecution
@@ -578,11 +597,11 @@ class WorkflowStatisticsSerializer(serializers.Serializer):
     pending = serializers.IntegerField()
 
 
-class TaskSerializer(WorkspaceChoices, serializers.ModelSerializer):
+class TaskSerializer(WorkspaceChoices, ModelSerializer):
     lead = serializers.PrimaryKeyRelatedField(queryset=Lead.objects.none())
     assignee = serializers.PrimaryKeyRelatedField(queryset=Lead.objects.none(), required=False, allow_null=True,
                                                   help_text="A member of the workspace (user id).")
-    lead_name = serializers.CharField(source="lead.name", read_only=True)
+    lead_name = StrictCharField(source="lead.name", read_only=True)
     assignee_name = serializers.SerializerMethodField()
 
     class Meta:
@@ -603,10 +622,10 @@ class TaskSerializer(WorkspaceChoices, serializers.ModelSerializer):
         return task.assignee.username if task.assignee_id else None
 
 
-class AlertConfigSerializer(serializers.ModelSerializer):
+class AlertConfigSerializer(ModelSerializer):
     hot_threshold = serializers.IntegerField(min_value=0, max_value=100, required=False)
     warm_threshold = serializers.IntegerField(min_value=0, max_value=100, required=False)
-    slack_webhook_url = serializers.CharField(max_length=500, required=False, allow_blank=True, write_only=True,
+    slack_webhook_url = StrictCharField(max_length=500, required=False, allow_blank=True, write_only=True,
                                               help_text="Write-only: the API shows it back masked.")
     slack_webhook = serializers.SerializerMethodField()
 
@@ -623,7 +642,7 @@ class AlertConfigSerializer(serializers.ModelSerializer):
 # --- engagement -----------------------------------------------------------------------------------
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(ModelSerializer):
     class Meta:
         model = Event
         fields = ["id", "lead", "type", "occurred_at", "source", "external_id", "properties", "created_at"]
@@ -635,12 +654,12 @@ class EventInputSerializer(serializers.Serializer):
 
     lead = serializers.IntegerField(required=False, help_text="Lead id; or give email.")
     email = serializers.EmailField(required=False)
-    type = serializers.CharField(help_text="email_sent, email_open, email_click, email_reply, email_bounce, "
+    type = StrictCharField(help_text="email_sent, email_open, email_click, email_reply, email_bounce, "
                                            "unsubscribe, page_view, form_submit, demo_request, meeting, call, note, "
                                            "deal_stage_change, or your own (lowercase, digits, _).")
     occurred_at = serializers.DateTimeField(required=False, help_text="ISO 8601; default now.")
-    source = serializers.CharField(required=False, default="api")
-    external_id = serializers.CharField(required=False, help_text="The sender's id: sent again, counted once.")
+    source = StrictCharField(required=False, default="api")
+    external_id = StrictCharField(required=False, help_text="The sender's id: sent again, counted once.")
     properties = serializers.DictField(required=False)
 
 

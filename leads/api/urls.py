@@ -55,13 +55,18 @@ class _AliasLeadViewSet(views.LeadViewSet):
     swagger_schema = None
 
 
+def _lead_action(method: str, name: str):
+    # With the @action's own settings (serializer, parsers…), as the router would pass them.
+    return _AliasLeadViewSet.as_view({method: name}, detail=False, **getattr(views.LeadViewSet, name).kwargs)
+
+
 # Original clients call these; they reach the same views.
 alias_urlpatterns = [
     path("offer/", _AliasOfferViewSet.as_view({"get": "list", "post": "create"}), name="alias-offer"),
-    path("leads/upload/", _AliasLeadViewSet.as_view({"post": "upload"}), name="alias-upload"),
-    path("score/", _AliasLeadViewSet.as_view({"post": "score"}), name="alias-score"),
-    path("results/", _AliasLeadViewSet.as_view({"get": "results"}), name="alias-results"),
-    path("results/export/", _AliasLeadViewSet.as_view({"get": "export_csv"}), name="alias-export"),
+    path("leads/upload/", _lead_action("post", "upload"), name="alias-upload"),
+    path("score/", _lead_action("post", "score"), name="alias-score"),
+    path("results/", _lead_action("get", "results"), name="alias-results"),
+    path("results/export/", _lead_action("get", "export_csv"), name="alias-export"),
 ]
 
 

@@ -15,7 +15,7 @@ from drf_yasg import openapi
 from drf_yasg.utils import swagger_auto_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -24,6 +24,7 @@ from leads import selectors
 from leads.api import serializers as s
 from leads.api.negotiation import OwnFormatNegotiation
 from leads.api.pagination import CountedQuerySet
+from leads.api.parsers import BoundedJSONParser
 from leads.api.workspace import request_workspace
 from leads.exceptions import ImportFileError, LeadsError
 from leads.models import Job, Lead, Offer
@@ -152,7 +153,7 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
     filterset_class = LeadFilter
     search_fields = ["name", "company", "role", "industry", "location", "email"]
     ordering_fields = ["created_at", "name", "company", "id"]
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    parser_classes = [BoundedJSONParser, FormParser, MultiPartParser]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -183,8 +184,9 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
         responses={201: s.ImportResultSerializer, 202: s.JobSerializer, 400: ERROR_RESPONSE, 413: ERROR_RESPONSE,
                    415: ERROR_RESPONSE},
     )
+    # serializer_class: the browsable API's form and OPTIONS describe the upload, not a lead.
     @action(detail=False, methods=["post"], parser_classes=[MultiPartParser, FormParser], filter_backends=[],
-            pagination_class=None)
+            pagination_class=None, serializer_class=s.UploadInputSerializer)
     def upload(self, request: Request) -> Response:
         from leads.services.imports import import_job_create
 
@@ -194,7 +196,7 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
             raise ImportFileError(UPLOAD_TOO_LARGE.format(mb=settings.IMPORT_MAX_BYTES // (1024 * 1024)),
                                   status_code=413, code="file_too_large",
                                   details={"limit_bytes": settings.IMPORT_MAX_BYTES})
-        form = s.UploadInputSerializer(data=request.data)
+        form = self.get_serializer(data=request.data)
         form.is_valid(raise_exception=True)
         upload = form.validated_data["file"]
         job = import_job_create(workspace=self.workspace, user=request.user, upload=upload,
@@ -232,10 +234,10 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
         request_body=s.ScoreInputSerializer,
         responses={200: s.ScoreResultSerializer, 202: s.JobSerializer, 400: ERROR_RESPONSE, 404: ERROR_RESPONSE},
     )
-    @action(detail=False, methods=["post"], parser_classes=[JSONParser, FormParser, MultiPartParser],
-            filter_backends=[], pagination_class=None)
+    @action(detail=False, methods=["post"], parser_classes=[BoundedJSONParser, FormParser, MultiPartParser],
+            filter_backends=[], pagination_class=None, serializer_class=s.ScoreInputSerializer)
     def score(self, request: Request) -> Response:
-        form = s.ScoreInputSerializer(data=request.data)
+        form = self.get_serializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
         offer = selectors.offer_for_request(workspace=self.workspace, offer_id=data.get("offer"))

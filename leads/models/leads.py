@@ -8,7 +8,7 @@ from django.db import models
 from leads.models.tenancy import Workspace
 
 NAME_MAX = 255
-BIO_MAX = 10_000
+BIO_MAX = 200_000  # characters; csv_parsing mirrors it
 EMAIL_MAX = 254
 
 

@@ -39,11 +39,17 @@ from dataclasses import dataclass
 from typing import BinaryIO, NamedTuple
 
 from leads.exceptions import ImportFileError
+from leads.services import lead_attributes as la
 
 # --- Limits (mirrors leads.models; this module must not import the ORM) -------------------------
 NAME_MAX = 255
-BIO_MAX = 10_000
+BIO_MAX = 200_000
 EMAIL_MAX = 254
+# The csv module's limit on one cell (its default, 131,072, stopped the whole import at a long bio).
+# Far above every field's limit, so a long value is one row's error; beyond it the file is unreadable
+# (in practice an unclosed quote swallowing the rest of the file), and memory stays bounded.
+CELL_MAX_CHARS = 1_000_000
+csv.field_size_limit(CELL_MAX_CHARS)
 
 LEAD_FIELDS: tuple[str, ...] = ("name", "role", "company", "industry", "location", "linkedin_bio", "email")
 NAME, ROLE, COMPANY, INDUSTRY, LOCATION, BIO, EMAIL = range(len(LEAD_FIELDS))
@@ -78,6 +84,14 @@ CSV_SYNTAX = (
 # --- Row-level messages (one entry per problem in Job.errors) ------------------------------------
 ROW_NO_NAME_OR_COMPANY = "The row has neither a name nor a company; a lead needs at least one of them."
 ROW_TOO_LONG = 'The value in column "{header}" is {length:,} characters long; the limit is {limit:,}.'
+ROW_ATTRIBUTES_TOO_LONG = (
+    "The row's extra columns add up to {length:,} characters; the limit is {limit:,} per lead."
+)
+TOO_MANY_COLUMNS = (
+    "The file has {count:,} columns that are not lead fields; at most {limit:,} are kept per lead (as "
+    "attributes). Remove the columns you do not need and upload the file again."
+)
+BAD_COLUMN_NAME = "Column {column:,} of the header can't be kept: {reason}"
 ROW_BAD_EMAIL = 'The value in column "{header}" is not an email address: "{value}".'
 ROW_TOO_MANY_CELLS = (
     "The row has {cells} cells but the header has {columns}: a value containing the delimiter "
@@ -412,6 +426,14 @@ class ColumnMap:
                 candidate, n = f"{key} ({n})", n + 1
             keys.add(candidate)
             extras.append((column, candidate))
+        if len(extras) > la.ATTRIBUTES_MAX_KEYS:
+            raise ImportFileError(TOO_MANY_COLUMNS.format(count=len(extras), limit=la.ATTRIBUTES_MAX_KEYS),
+                                  code="too_many_columns",
+                                  details={"columns": len(extras), "limit": la.ATTRIBUTES_MAX_KEYS})
+        for column, key in extras:
+            if reason := la.key_problem(key):
+                raise ImportFileError(BAD_COLUMN_NAME.format(column=column + 1, reason=reason),
+                                      code="bad_column_name", details={"column": column + 1})
         return cls(
             header=header,
             field_index=tuple(best[f][1] if f in best else width for f in LEAD_FIELDS),
@@ -448,6 +470,17 @@ class ColumnMap:
                     problems = problems or []
                     problems.append((LEAD_FIELDS[index], ROW_TOO_LONG.format(
                         header=self._header_for(index), length=len(value), limit=limit)))
+        if attributes:
+            longest = max(map(len, attributes.values()))
+            if longest > la.ATTRIBUTE_VALUE_MAX:
+                problems = problems or []
+                problems.extend((None, ROW_TOO_LONG.format(header=key, length=len(value),
+                                                           limit=la.ATTRIBUTE_VALUE_MAX))
+                                for key, value in attributes.items() if len(value) > la.ATTRIBUTE_VALUE_MAX)
+            elif ((longest + la.ATTRIBUTE_KEY_MAX) * len(attributes) > la.ATTRIBUTES_MAX_CHARS
+                  and (total := la.total_length(attributes)) > la.ATTRIBUTES_MAX_CHARS):
+                problems = problems or []
+                problems.append((None, ROW_ATTRIBUTES_TOO_LONG.format(length=total, limit=la.ATTRIBUTES_MAX_CHARS)))
         email = values[EMAIL]
         if email and len(email) <= EMAIL_MAX and not _EMAIL.fullmatch(email):
             problems = problems or []

@@ -506,6 +506,7 @@ class _ImportRun:
         new: list[_Lead] = []
         touched: list[_Lead] = []
         created = updated = skipped = 0
+        before: dict[int, tuple[tuple[str, ...], dict[str, Any]]] = {}  # stored state of leads rows change
         for row, key, alt in keyed:
             lead = pending.get(key) or found.pop(key, None)
             if lead is None and alt is not None:
@@ -529,10 +530,24 @@ class _ImportRun:
             if values == lead.values and attributes == lead.attributes:
                 skipped += 1
                 continue
+            if lead.id is not None and id(lead) not in before:
+                before[id(lead)] = (lead.values, lead.attributes)
             lead.values, lead.attributes = values, attributes
             lead.dirty = lead.id is not None
             touched.append(lead)
             updated += 1
+        # A lead the file repeats with different values ends where it started when the file is uploaded
+        # again: its rows changed nothing stored, so they count as unchanged and nothing is written.
+        if before:
+            unchanged = {key for key, lead in ((id(lead), lead) for lead in touched)
+                         if key in before and (lead.values, lead.attributes) == before[key]}
+            if unchanged:
+                repeats = sum(1 for lead in touched if id(lead) in unchanged)
+                updated, skipped = updated - repeats, skipped + repeats
+                for lead in touched:
+                    if id(lead) in unchanged:
+                        lead.dirty = False
+                touched = [lead for lead in touched if id(lead) not in unchanged]
         self._store(pending, new)
         self._remember_ids(touched)
         if outcomes:

@@ -33,7 +33,7 @@ from leads.integrations.hubspot.client import parse_hubspot_time
 
 SOURCE = "hubspot"
 #: Field limits (leads.models.leads), repeated here so this module stays free of Django.
-NAME_MAX, BIO_MAX, EMAIL_MAX = 255, 10_000, 254
+NAME_MAX, BIO_MAX, EMAIL_MAX = 255, 200_000, 254
 ATTRIBUTE_MAX = 2000
 #: New events one counter may add in one sync; HubSpot counters can reach thousands of page views.
 MAX_EVENTS_PER_COUNTER = 500

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from leads.models import Lead
+from leads.models import BIO_MAX, Lead
 from leads.tests.conftest import Tenant
 from leads.tests.factories import LeadFactory
 
@@ -74,7 +74,7 @@ def test_update_into_a_twin_is_409(tenant: Tenant) -> None:
 @pytest.mark.parametrize(
     ("payload", "field"),
     [({"name": "", "company": ""}, "non_field_errors"), ({"email": "not-an-email"}, "email"),
-     ({"role": "x" * 256}, "role"), ({"linkedin_bio": "x" * 10_001}, "linkedin_bio")],
+     ({"role": "x" * 256}, "role"), ({"linkedin_bio": "x" * (BIO_MAX + 1)}, "linkedin_bio")],
     ids=["no-name-no-company", "bad-email", "long-role", "long-bio"],
 )
 def test_update_validation(tenant: Tenant, payload: dict, field: str) -> None:

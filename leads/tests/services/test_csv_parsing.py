@@ -104,7 +104,7 @@ class TestRows:
 
     @pytest.mark.parametrize(("header", "field", "limit"), [
         ("name", "name", 255), ("Job Title", "role", 255), ("company", "company", 255),
-        ("industry", "industry", 255), ("City", "location", 255), ("LinkedIn Bio", "linkedin_bio", 10_000),
+        ("industry", "industry", 255), ("City", "location", 255), ("LinkedIn Bio", "linkedin_bio", cp.BIO_MAX),
     ])
     def test_length_limits(self, header: str, field: str, limit: int) -> None:
         """A value at its limit is fine; one character more is an error naming the column."""

@@ -138,12 +138,12 @@ class TestFiles:
             ("-Dash", "=1+2", "Tabbed", {"notes": "=cmd|' /C calc'!A0"}),
         ]
 
-    def test_bio_of_10000_characters_is_fine_10001_is_an_error(self, workspace: Workspace) -> None:
-        ok, too_long = "b" * 10_000, "b" * 10_001
+    def test_bio_at_its_limit_is_fine_one_more_is_an_error(self, workspace: Workspace) -> None:
+        ok, too_long = "b" * cp.BIO_MAX, "b" * (cp.BIO_MAX + 1)
         job = run_import(workspace, f"name,company,LinkedIn Bio\nAnn,Acme,{ok}\nBob,Acme,{too_long}\n")
         assert counts(job) == outcome(created=1, failed=1)
-        assert job.errors == [error(3, "linkedin_bio", cp.ROW_TOO_LONG.format(header="LinkedIn Bio", length=10_001,
-                                                                             limit=10_000))]
+        reason = cp.ROW_TOO_LONG.format(header="LinkedIn Bio", length=cp.BIO_MAX + 1, limit=cp.BIO_MAX)
+        assert job.errors == [error(3, "linkedin_bio", reason)]
         assert leads(workspace, "name", "linkedin_bio") == [("Ann", ok)]
 
     def test_extra_headers_are_kept_in_attributes(self, workspace: Workspace) -> None:
@@ -421,7 +421,7 @@ class TestBatches:
         assert (job.status, job.message) == ("failed", imports.FILE_GONE)
 
     def test_unclosed_quote_fails_the_job_and_keeps_the_rows_before(self, workspace: Workspace) -> None:
-        job = run_import(workspace, 'name,bio\nAnn,ok\nBob,"never closed\n' + "x" * 140_000 + "\n")
+        job = run_import(workspace, 'name,bio\nAnn,ok\nBob,"never closed\n' + "x" * (cp.CELL_MAX_CHARS + 1) + "\n")
         assert (job.status, job.processed, job.created) == ("failed", 1, 1)
         assert job.message.startswith(cp.CSV_SYNTAX.format(line=3, reason="field larger than field limit")[:60])
         assert job.message.endswith(imports.STOPPED.format(processed=1))

@@ -1,0 +1,87 @@
+"""The one JSON parser of the API: every JSON body is bounded before a view sees it.
+
+DRF's parser reads the stream whole and trusts the result: a body nested 1,000 levels deep hit
+Python's recursion limit (a 500), `1e999` became `inf` (stored as "Infinity", which is not JSON),
+and nothing capped the size of a body whose Content-Length was absent or understated. Here:
+
+- at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes are read; one more is a 413;
+- at most JSON_MAX_DEPTH levels of arrays and objects;
+- numbers are finite (`NaN`, `Infinity` and overflowing floats such as `1e999` are refused);
+- no string or key holds a NUL character (PostgreSQL can store none in text or jsonb).
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import math
+from typing import Any
+
+from django.conf import settings
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+
+from leads.exceptions import LeadsError
+
+JSON_MAX_DEPTH = 32
+BODY_TOO_LARGE = (
+    "The request body is larger than the limit of {mb} MB (DATA_UPLOAD_MAX_MEMORY_SIZE): send less at once, "
+    "or upload a file as multipart/form-data."
+)
+TOO_DEEP = f"JSON parse error - arrays and objects may be nested at most {JSON_MAX_DEPTH} levels deep."
+NOT_FINITE = "JSON parse error - numbers must be finite: {value} is out of range."
+NUL_IN_STRING = "JSON parse error - strings and keys may not contain the NUL character (\\u0000)."
+
+
+def body_too_large() -> LeadsError:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return LeadsError(BODY_TOO_LARGE.format(mb=limit // (1024 * 1024)), code="body_too_large", status_code=413,
+                      details={"limit_bytes": limit})
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ParseError(NOT_FINITE.format(value=text[:40]))
+    return value
+
+
+def _no_constant(text: str) -> float:
+    raise ParseError(NOT_FINITE.format(value=text))
+
+
+def check_json_bounds(data: Any) -> None:
+    """Depth and NUL check without recursion (the data may come from anywhere)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise ParseError(NUL_IN_STRING)
+        elif isinstance(value, dict | list):
+            if depth > JSON_MAX_DEPTH:
+                raise ParseError(TOO_DEEP)
+            items = value.items() if isinstance(value, dict) else ((None, item) for item in value)
+            for key, item in items:
+                if key is not None and "\x00" in key:
+                    raise ParseError(NUL_IN_STRING)
+                if isinstance(item, str | dict | list):
+                    stack.append((item, depth + 1))
+
+
+class BoundedJSONParser(JSONParser):
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raw = stream.read(limit + 1) if stream is not None else b""
+        if len(raw) > limit:
+            raise body_too_large()
+        encoding = (parser_context or {}).get("encoding") or settings.DEFAULT_CHARSET
+        try:
+            text = codecs.decode(raw, encoding)
+            data = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+        except RecursionError:
+            raise ParseError(TOO_DEEP) from None
+        except ValueError as exc:  # also UnicodeDecodeError, and ints past Python's digit limit
+            raise ParseError(f"JSON parse error - {exc}") from None
+        check_json_bounds(data)
+        return data
