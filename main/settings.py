@@ -244,6 +244,9 @@ if UPLOAD_STORAGE not in {"filesystem", "database"}:
 JOB_WAIT_SECONDS = env_float("JOB_WAIT_SECONDS", 10.0)
 SCORE_CHUNK_SIZE = env_int("SCORE_CHUNK_SIZE", 2000)
 JOB_MAX_ERRORS = env_int("JOB_MAX_ERRORS", 1000)
+# A running import or scoring chunk whose worker stopped renewing its lease this long ago (killed,
+# machine gone) is taken over by another worker; renewed every quarter of it (leads.services.leases).
+JOB_LEASE_SECONDS = env_float("JOB_LEASE_SECONDS", 60.0)
 # Engagement: how long new events wait before their leads are rescored (many requests, one run),
 # how often beat rescores everything that decays (seconds; 0 turns the schedule off), upload limits.
 ENGAGEMENT_RESCORE_DELAY_SECONDS = env_int("ENGAGEMENT_RESCORE_DELAY_SECONDS", 5)
@@ -330,6 +333,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Beat: embedded in the `make run` worker (-B), one `beat` process in the scaled-out layout.
 CELERY_BEAT_SCHEDULE = {
     "automations-sweep": {"task": "leads.tasks.automations_sweep_task", "schedule": AUTOMATION_SWEEP_SECONDS},
+    # Imports and chunks whose worker died (expired lease): queued again for a live worker.
+    "jobs-sweep": {"task": "leads.tasks.jobs_sweep_task", "schedule": max(JOB_LEASE_SECONDS / 2, 1.0)},
 }
 if SCORE_REFRESH_INTERVAL > 0:
     # Checked every minute; a workspace is rescored once per SCORE_REFRESH_INTERVAL slot, however
