@@ -17,6 +17,13 @@ from dotenv import load_dotenv
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_dotenv(BASE_DIR / ".env")
 
+# prometheus_client turns multiprocess on when this variable merely exists, and a blank value then
+# puts its counter_<pid>.db files in the working directory: blank means one process, its own counters.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip():
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+else:
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+
 
 def env_str(name: str, default: str = "") -> str:
     """The variable, or the default when it is unset or blank (`.env.example` lists keys with no value)."""
@@ -81,6 +88,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_yasg",
     "leads",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -94,6 +102,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it answers a locked-out log-in.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "main.urls"
@@ -143,6 +153,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Log-in attempts (django-axes): every log-in through django.contrib.auth.authenticate — the admin's,
+# and any other log-in form of the site — counts failures per user name and client address in the
+# database (shared by every process) and answers 429 after LOGIN_FAILURE_LIMIT of them, for
+# LOGIN_LOCKOUT_MINUTES; a success clears the count. API tokens are not passwords and don't count.
+AUTHENTICATION_BACKENDS = ["leads.auth.LoginAttemptsBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_float("LOGIN_LOCKOUT_MINUTES", 15.0) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_COOLOFF_MESSAGE = "Too many failed log-in attempts: try again later."
 
 # --- I18N -------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -326,6 +347,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Worker processes per `celery worker` (default: one per CPU); `make run` uses 2.
+CELERY_WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 0) or None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -344,15 +367,20 @@ if SCORE_REFRESH_INTERVAL > 0:
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- Cache ------------------------------------------------------------------------------------
-# [issue 6] Throttle counters live in the cache. The default LocMemCache is per process, so with N
-# gunicorn workers a user got N times the rate; in scale-out mode every process shares Redis
-# (CACHE_URL, default: a Redis broker URL). The embedded mode keeps Django's default.
+# Throttle counters live in the cache, which every process must share: a per-process cache let N
+# gunicorn workers give a user N times the rate. Scale-out: Redis (CACHE_URL, default: a Redis
+# broker URL); embedded: the database.
 CACHE_URL = env_str("CACHE_URL") or (
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
 )
 if CACHE_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
                           "KEY_PREFIX": "leadscore"}}
+else:
+    # The embedded default: the database, which web and worker processes share (its table is made by
+    # migration 0008), so a throttle's rate is the rate whatever the number of web processes.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "leadscore_cache",
+                          "KEY_PREFIX": "leadscore", "OPTIONS": {"MAX_ENTRIES": 100_000}}}
 
 # --- Metrics ----------------------------------------------------------------------------------
 # Prometheus scrapes /metrics with `Authorization: Bearer <METRICS_TOKEN>`; unset, only staff users can.
@@ -376,5 +404,6 @@ LOGGING = {
         "openai": {"level": "WARNING"},
         "httpx2": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        "axes.apps": {"level": "WARNING"},  # a version banner in every process
     },
 }
