@@ -242,7 +242,9 @@ if not DEBUG:
 # Bodies above this are streamed to a temporary file rather than held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024  # non-file form/JSON bodies
-FILE_UPLOAD_TEMP_DIR = None
+# Under gunicorn, a folder of each worker's own that the master removes when the worker dies
+# (main/gunicorn.conf.py); elsewhere the system's temporary folder.
+FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR") or None
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 500 * 1024 * 1024)
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 2_000_000)
 # Each commit writes every index page its rows touched to the WAL, and dedupe keys land all over the
