@@ -85,13 +85,17 @@ def _upload_tmp_dir(pid: int) -> Path:
 
 
 def _alive(pid: int) -> bool:
+    """Whether the process runs (a zombie, killed but not yet reaped, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def on_starting(server: Any) -> None:

@@ -91,7 +91,7 @@ def test_the_upload_throttle_holds_across_web_processes(stack: Embedded) -> None
 def _upload_files(stack: Embedded) -> list[Path]:
     """Spooled uploads wherever they may be: the stack's own folder, or the system's temp folder."""
     places = [stack.data_dir / "tmp", Path(stack.env["TMPDIR"])]
-    return [path for place in places if place.is_dir() for path in place.rglob("*") if path.is_file()]
+    return [path for place in places if place.is_dir() for path in place.rglob("*.upload*") if path.is_file()]
 
 
 def _gunicorn_workers(master: int) -> list[int]:
