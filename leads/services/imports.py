@@ -210,8 +210,9 @@ def import_job_run(job_id: int, *, progress: Callable[[Job], None] | None = None
     """Do the import of a queued job. `progress(job)` is called at the start and after each committed batch.
 
     Does nothing for a finished job, or one another live worker holds (its lease). A job left "running"
-    by a killed worker resumes after its last committed batch once that worker's lease has run out. Always ends the job with a status and a `message`, except when interrupted by a
-    BaseException (KeyboardInterrupt, worker shutdown), which leaves it resumable.
+    by a killed worker resumes after its last committed batch once that worker's lease has run out.
+    Always ends the job with a status and a `message`, except when interrupted by a BaseException
+    (KeyboardInterrupt, worker shutdown), which leaves it resumable.
     """
     try:
         job = Job.objects.get(pk=job_id, kind=Job.Kind.IMPORT)
