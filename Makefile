@@ -33,14 +33,13 @@ run: migrate static
 	@$(BIN)/python manage.py ensure_local_admin
 	@$(BIN)/python manage.py load_demo --if-demo-mode
 	@echo "Serving on http://127.0.0.1:$(PORT) (Swagger: /swagger/, admin: /admin/). Ctrl-C stops web and worker."
-	@rm -rf var/metrics && mkdir -p var/metrics
-	@# The Procfile's web and worker, bound to loopback, the worker with beat embedded (one process
-	@# for the embedded mode); both write /metrics counters to var/metrics.
-	@trap 'kill 0' EXIT INT TERM; \
-	export PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/metrics; \
-	$(BIN)/celery -A main worker --beat --loglevel=INFO --concurrency=2 & \
-	GUNICORN_BIND=127.0.0.1:$(PORT) WEB_CONCURRENCY=2 $(BIN)/gunicorn main.wsgi --config main/gunicorn.conf.py & \
-	wait
+	@# The Procfile's web, worker and beat under honcho: Ctrl-C or SIGTERM stops all three (SIGKILL
+	@# for whatever still runs 5 s later; an unfinished import or scoring run resumes at the next
+	@# start, so the worker stops at once: REMAP_SIGTERM makes SIGTERM Celery's cold shutdown). Web on
+	@# loopback; web and worker write their /metrics counters to one folder.
+	@metrics="$${DATA_DIR:-$(CURDIR)/var}/metrics"; rm -rf "$$metrics" && mkdir -p "$$metrics"; \
+	PATH="$(CURDIR)/$(BIN):$$PATH" PROMETHEUS_MULTIPROC_DIR="$$metrics" GUNICORN_BIND=127.0.0.1:$(PORT) \
+	WEB_CONCURRENCY=2 WORKER_CONCURRENCY=2 REMAP_SIGTERM=SIGQUIT exec $(BIN)/honcho start --env /dev/null --port $(PORT) web worker beat
 
 # With DEBUG off, pages name their static files through the manifest collectstatic writes (admin, Swagger
 # and ReDoc answered 500 without it); with DEBUG on it is a quick copy. Run by `make run` every time.

@@ -216,6 +216,8 @@ export CELERY_BROKER_URL="redis://127.0.0.1:$REDIS_PORT/0"
 export CACHE_URL="redis://127.0.0.1:$REDIS_PORT/1"
 # A killed worker's unacknowledged task goes back to the queue after this many seconds.
 export CELERY_VISIBILITY_TIMEOUT=15
+# A killed worker's import or chunk is taken over by beat's jobs sweep once its lease ran out.
+export JOB_LEASE_SECONDS=6
 export CELERY_TASK_ALWAYS_EAGER=0
 export JOB_WAIT_SECONDS=1
 export SCORE_CHUNK_SIZE=250

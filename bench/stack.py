@@ -91,9 +91,18 @@ def run_commands(port: int, data_dir: Path) -> RunCommands:
             env[name] = value
         if not tokens:
             continue
-        if tokens[0] == "$(BIN)/celery" and "worker" in tokens:
+        # Values the shell would expand ($PATH, $$metrics) are the recipe's plumbing, not settings.
+        env = {name: value for name, value in env.items() if "$" not in value}
+        if tokens[:1] == ["exec"]:
+            tokens = tokens[1:]
+        if tokens and tokens[0] == "$(BIN)/honcho":  # the Procfile's lines, with the recipe's environment
+            procfile = _procfile()
+            env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(data_dir / "metrics"))  # what the recipe makes
+            worker = (shlex.split(procfile["worker"]), dict(env))
+            web = (shlex.split(procfile["web"]), dict(env))
+        elif tokens and tokens[0] == "$(BIN)/celery" and "worker" in tokens:
             worker = (tokens, env)
-        elif tokens[0] == "$(BIN)/gunicorn":
+        elif tokens and tokens[0] == "$(BIN)/gunicorn":
             web = (tokens, env)
     from_makefile = worker is not None and web is not None
     if worker is None:
@@ -111,6 +120,11 @@ def run_commands(port: int, data_dir: Path) -> RunCommands:
     web_env = {**shared, **web[1], "GUNICORN_BIND": f"{HOST}:{port}"}
     return RunCommands(worker=worker[0], web=web_argv, worker_env={**shared, **worker[1]}, web_env=web_env,
                        from_makefile=from_makefile)
+
+
+def _procfile() -> dict[str, str]:
+    lines = (REPO / "Procfile").read_text().splitlines()
+    return dict(line.split(":", 1) for line in lines if ":" in line and not line.startswith("#"))
 
 
 def free_port() -> int:

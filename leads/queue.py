@@ -30,6 +30,7 @@ SWEEP = "leads.tasks.automations_sweep_task"
 ENGAGEMENT_RESCORE = "leads.tasks.engagement_rescore_task"
 SCORE_REFRESH = "leads.tasks.scores_refresh_task"
 TRAIN = "leads.tasks.training_task"
+JOBS_SWEEP = "leads.tasks.jobs_sweep_task"
 
 QUEUE_UNAVAILABLE = "The task queue is not reachable right now, so the job could not start; try again shortly."
 # A broker outage must answer quickly, not hang the request through kombu's default retries.

@@ -14,6 +14,7 @@ from leads.queue import (
     DISPATCH,
     ENGAGEMENT_RESCORE,
     IMPORT,
+    JOBS_SWEEP,
     QUEUE_UNAVAILABLE,
     SCORE_CHUNK,
     SCORE_REFRESH,
@@ -26,13 +27,15 @@ from leads.services.automations import (
     executions_deliver,
     transitions_dispatch,
 )
-from leads.services.imports import import_job_run, import_jobs_resume
+from leads.services.imports import import_job_run
+from leads.services.job_sweep import jobs_sweep
 from leads.services.jobs import job_fail
-from leads.services.scoring import engagement_rescore, score_chunk_run, score_jobs_resume, scores_refresh
+from leads.services.scoring import engagement_rescore, score_chunk_run, scores_refresh
 from leads.services.training_jobs import training_run
 
 __all__ = ["QUEUE_UNAVAILABLE", "automations_sweep_task", "engagement_rescore_task", "execution_deliver_task",
-           "leads_import_task", "score_chunk_task", "scores_refresh_task", "training_task", "transitions_dispatch_task"]
+           "jobs_sweep_task", "leads_import_task", "score_chunk_task", "scores_refresh_task", "training_task",
+           "transitions_dispatch_task"]
 DISPATCH_ROUNDS = 20  # per task: a backlog beyond 20 batches is taken up by the next nudge or sweep
 
 logger = logging.getLogger(__name__)
@@ -108,6 +111,13 @@ def automations_sweep_task() -> None:
         logger.info("Automations sweep: %s", counts)
 
 
+@shared_task(base=_AutomationTask, name=JOBS_SWEEP)
+def jobs_sweep_task() -> None:
+    counts = jobs_sweep()
+    if any(counts.values()):
+        logger.info("Jobs sweep re-queued %s", counts)
+
+
 @shared_task(base=_AutomationTask, name=ENGAGEMENT_RESCORE)
 def engagement_rescore_task(workspace_id: int) -> None:
     engagement_rescore(workspace_id=workspace_id)
@@ -128,11 +138,12 @@ def _forget_debug_queries(**_: Any) -> None:
 
 @worker_ready.connect
 def _resume_unfinished_jobs(**_: Any) -> None:
-    # The embedded broker forgets what a killed worker held; re-queueing unwritten chunks at start
-    # makes "restart the worker" the recovery on every broker.
-    chunks, imports = score_jobs_resume(), import_jobs_resume()
-    if chunks or imports:
-        logger.info("Re-queued %d unfinished scoring chunks and %d import jobs", chunks, imports)
+    # The embedded broker forgets what a killed worker had fetched: at start, every unfinished chunk
+    # and import nobody holds is queued again. What a worker killed a moment ago still holds (its
+    # lease runs on) is taken over by the jobs sweep once the lease has run out.
+    counts = jobs_sweep(at_start=True)
+    if any(counts.values()):
+        logger.info("Re-queued %d unfinished scoring chunks and %d import jobs", counts["chunks"], counts["imports"])
     # Deliveries a killed worker held (their lease runs out) and an outbox left behind.
     automations_sweep()
 

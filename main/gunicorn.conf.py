@@ -12,6 +12,11 @@ change between platforms:
 
 /metrics adds the counters of all worker processes up through prometheus_client's multiprocess
 mode: unless PROMETHEUS_MULTIPROC_DIR is set, a fresh directory is made for this master.
+
+Uploads larger than FILE_UPLOAD_MAX_MEMORY_SIZE are spooled to a folder of each worker's own,
+DATA_DIR/tmp/uploads/<host>-<pid>: a worker killed mid-upload (SIGKILL, the timeout, the OOM
+killer) can't remove its temporary file, so the master removes the folder when the worker is gone,
+and at start the folders of this host's dead processes.
 """
 
 from __future__ import annotations
@@ -19,8 +24,15 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
+import socket
 import tempfile
+from pathlib import Path
 from typing import Any
+
+from dotenv import load_dotenv
+
+# The same .env the settings read (DATA_DIR, WEB_CONCURRENCY...); the environment wins over it.
+load_dotenv(Path(__file__).resolve().parent.parent / ".env")
 
 
 def _int(name: str, default: int) -> int:
@@ -63,8 +75,48 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 
+_UPLOAD_TMP_ROOT = (Path(os.environ.get("DATA_DIR", "").strip() or Path(__file__).resolve().parent.parent / "var")
+                    / "tmp" / "uploads")
+_HOST = socket.gethostname()
+
+
+def _upload_tmp_dir(pid: int) -> Path:
+    return _UPLOAD_TMP_ROOT / f"{_HOST}-{pid}"
+
+
+def _alive(pid: int) -> bool:
+    """Whether the process runs (a zombie, killed but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def on_starting(server: Any) -> None:
+    """Remove the upload folders that workers of an earlier server on this host left (it was killed)."""
+    for folder in _UPLOAD_TMP_ROOT.glob(f"{_HOST}-*"):
+        pid = folder.name.rsplit("-", 1)[-1]
+        if not pid.isdecimal() or not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """Give this worker its own folder for spooled uploads (read by settings.FILE_UPLOAD_TEMP_DIR)."""
+    folder = _upload_tmp_dir(os.getpid())
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ["FILE_UPLOAD_TEMP_DIR"] = str(folder)
+
+
 def child_exit(server: Any, worker: Any) -> None:
-    """Tell prometheus_client a worker is gone (its counters stay; its live gauges are dropped)."""
+    """A worker is gone: remove its spooled uploads, and tell prometheus_client (its counters stay;
+    its live gauges are dropped)."""
+    shutil.rmtree(_upload_tmp_dir(worker.pid), ignore_errors=True)
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)

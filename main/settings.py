@@ -17,6 +17,13 @@ from dotenv import load_dotenv
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_dotenv(BASE_DIR / ".env")
 
+# prometheus_client turns multiprocess on when this variable merely exists, and a blank value then
+# puts its counter_<pid>.db files in the working directory: blank means one process, its own counters.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip():
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+else:
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+
 
 def env_str(name: str, default: str = "") -> str:
     """The variable, or the default when it is unset or blank (`.env.example` lists keys with no value)."""
@@ -81,6 +88,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_yasg",
     "leads",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -95,6 +103,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it answers a locked-out log-in.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "main.urls"
@@ -144,6 +154,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Log-in attempts (django-axes): every log-in through django.contrib.auth.authenticate — the admin's,
+# and any other log-in form of the site — counts failures per user name and client address in the
+# database (shared by every process) and answers 429 after LOGIN_FAILURE_LIMIT of them, for
+# LOGIN_LOCKOUT_MINUTES; a success clears the count. API tokens are not passwords and don't count.
+AUTHENTICATION_BACKENDS = ["leads.auth.LoginAttemptsBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_float("LOGIN_LOCKOUT_MINUTES", 15.0) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_COOLOFF_MESSAGE = "Too many failed log-in attempts: try again later."
 
 # --- I18N -------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -228,7 +249,9 @@ if not DEBUG:
 # Bodies above this are streamed to a temporary file rather than held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024  # non-file form/JSON bodies
-FILE_UPLOAD_TEMP_DIR = None
+# Under gunicorn, a folder of each worker's own that the master removes when the worker dies
+# (main/gunicorn.conf.py); elsewhere the system's temporary folder.
+FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR") or None
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 500 * 1024 * 1024)
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 2_000_000)
 # Each commit writes every index page its rows touched to the WAL, and dedupe keys land all over the
@@ -251,6 +274,9 @@ if UPLOAD_STORAGE not in {"filesystem", "database"}:
 JOB_WAIT_SECONDS = env_float("JOB_WAIT_SECONDS", 10.0)
 SCORE_CHUNK_SIZE = env_int("SCORE_CHUNK_SIZE", 2000)
 JOB_MAX_ERRORS = env_int("JOB_MAX_ERRORS", 1000)
+# A running import or scoring chunk whose worker stopped renewing its lease this long ago (killed,
+# machine gone) is taken over by another worker; renewed every quarter of it (leads.services.leases).
+JOB_LEASE_SECONDS = env_float("JOB_LEASE_SECONDS", 60.0)
 # Engagement: how long new events wait before their leads are rescored (many requests, one run),
 # how often beat rescores everything that decays (seconds; 0 turns the schedule off), upload limits.
 ENGAGEMENT_RESCORE_DELAY_SECONDS = env_int("ENGAGEMENT_RESCORE_DELAY_SECONDS", 5)
@@ -330,6 +356,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Worker processes per `celery worker` (default: one per CPU); `make run` uses 2.
+CELERY_WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 0) or None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -337,6 +365,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Beat: embedded in the `make run` worker (-B), one `beat` process in the scaled-out layout.
 CELERY_BEAT_SCHEDULE = {
     "automations-sweep": {"task": "leads.tasks.automations_sweep_task", "schedule": AUTOMATION_SWEEP_SECONDS},
+    # Imports and chunks whose worker died (expired lease): queued again for a live worker.
+    "jobs-sweep": {"task": "leads.tasks.jobs_sweep_task", "schedule": max(JOB_LEASE_SECONDS / 2, 1.0)},
 }
 if SCORE_REFRESH_INTERVAL > 0:
     # Checked every minute; a workspace is rescored once per SCORE_REFRESH_INTERVAL slot, however
@@ -346,15 +376,20 @@ if SCORE_REFRESH_INTERVAL > 0:
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- Cache ------------------------------------------------------------------------------------
-# [issue 6] Throttle counters live in the cache. The default LocMemCache is per process, so with N
-# gunicorn workers a user got N times the rate; in scale-out mode every process shares Redis
-# (CACHE_URL, default: a Redis broker URL). The embedded mode keeps Django's default.
+# Throttle counters live in the cache, which every process must share: a per-process cache let N
+# gunicorn workers give a user N times the rate. Scale-out: Redis (CACHE_URL, default: a Redis
+# broker URL); embedded: the database.
 CACHE_URL = env_str("CACHE_URL") or (
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
 )
 if CACHE_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
                           "KEY_PREFIX": "leadscore"}}
+else:
+    # The embedded default: the database, which web and worker processes share (its table is made by
+    # migration 0008), so a throttle's rate is the rate whatever the number of web processes.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "leadscore_cache",
+                          "KEY_PREFIX": "leadscore", "OPTIONS": {"MAX_ENTRIES": 100_000}}}
 
 # --- Metrics ----------------------------------------------------------------------------------
 # Prometheus scrapes /metrics with `Authorization: Bearer <METRICS_TOKEN>`; unset, only staff users can.
@@ -378,5 +413,6 @@ LOGGING = {
         "openai": {"level": "WARNING"},
         "httpx2": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        "axes.apps": {"level": "WARNING"},  # a version banner in every process
     },
 }

@@ -45,6 +45,9 @@ class Job(models.Model):
     prompt_tokens = models.PositiveBigIntegerField(default=0)
     completion_tokens = models.PositiveBigIntegerField(default=0)
     cancel_requested = models.BooleanField(default=False)
+    # The lease of the worker running an import: renewed while it works; once older than
+    # JOB_LEASE_SECONDS, any live worker may take the job over (leads.services.leases).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -73,6 +76,8 @@ class JobChunk(models.Model):
     scored = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The lease of the worker scoring it (null: nobody has taken it yet), as on Job.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["job", "index"], name="unique_job_chunk")]

@@ -40,7 +40,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +47,8 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.files import File
 from django.db import connection, reset_queries, transaction
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from leads.exceptions import ImportFileError
@@ -59,6 +59,7 @@ from leads.services import csv_parsing as cp
 from leads.services.bulk_insert import rows_insert
 from leads.services.jobs import errors_append, job_finish
 from leads.services.leads import lead_dedupe_key
+from leads.services.leases import Lease, lease_free, lease_kept, lease_over
 from leads.services.outcomes import OutcomeInput, outcome_column, outcomes_upsert, parse_outcome
 from leads.services.upload_store import upload_discard, upload_keep, upload_local_path
 
@@ -103,9 +104,6 @@ CRASHED = (
 )
 FILE_GONE = "The uploaded file is no longer on the server; upload it again."
 INVALID_CSV = "invalid_csv"
-
-# A running import commits a batch every second or so; one silent this long lost its worker.
-IMPORT_STALE_SECONDS = 60
 
 _COUNTERS = ("processed", "created", "updated", "skipped", "failed")
 
@@ -205,12 +203,17 @@ def _count_rows(path: Path, encoding: str, delimiter: str, *, stop_after: int) -
 
 
 # --- run ------------------------------------------------------------------------------------------
+class LeaseLost(Exception):
+    """This worker's lease on the job ran out and another worker took the job over."""
+
+
 def import_job_run(job_id: int, *, progress: Callable[[Job], None] | None = None) -> None:
     """Do the import of a queued job. `progress(job)` is called at the start and after each committed batch.
 
-    Does nothing for a finished job. A job left "running" (its worker was killed) resumes after its last
-    committed batch. Always ends the job with a status and a `message`, except when interrupted by a
-    BaseException (KeyboardInterrupt, worker shutdown), which leaves it resumable.
+    Does nothing for a finished job, or one another live worker holds (its lease). A job left "running"
+    by a killed worker resumes after its last committed batch once that worker's lease has run out.
+    Always ends the job with a status and a `message`, except when interrupted by a BaseException
+    (KeyboardInterrupt, worker shutdown), which leaves it resumable.
     """
     try:
         job = Job.objects.get(pk=job_id, kind=Job.Kind.IMPORT)
@@ -220,51 +223,65 @@ def import_job_run(job_id: int, *, progress: Callable[[Job], None] | None = None
     if job.is_finished:
         upload_discard(job)
         return
+    # Claim the job: queued, or running under a lease its worker stopped renewing (it died). One
+    # UPDATE, so of two deliveries (a redelivered message, a sweep's) only one runs it.
+    now = timezone.now()
+    claimed = (Job.objects.filter(pk=job.pk)
+               .filter(Q(status=Job.Status.QUEUED) | Q(lease_free(now=now), status=Job.Status.RUNNING))
+               .update(status=Job.Status.RUNNING, started_at=Coalesce("started_at", Value(now)), heartbeat_at=now,
+                       updated_at=now))
+    if not claimed:
+        logger.info("Import job %s is running elsewhere (a duplicate delivery); leaving it", job.pk)
+        return
+    job.refresh_from_db()
     path = upload_local_path(job)
     if path is None:
         _finish(job, Job.Status.FAILED, FILE_GONE)
         return
-    now = timezone.now()
-    if job.status == Job.Status.RUNNING and now - job.updated_at < timedelta(seconds=IMPORT_STALE_SECONDS):
-        logger.info("Import job %s is running elsewhere (a duplicate delivery); leaving it", job.pk)
-        return
-    # Claim the job by compare-and-swap on its last update, so two deliveries can't both run it.
-    claimed = Job.objects.filter(pk=job.pk, status=job.status, updated_at=job.updated_at).update(
-        status=Job.Status.RUNNING, started_at=job.started_at or now, updated_at=now)
-    if not claimed:
-        logger.info("Import job %s was claimed by another worker", job.pk)
-        return
-    resume_from = job.processed if job.status == Job.Status.RUNNING else 0
+    resume_from = job.processed
     if resume_from:
         logger.info("Import job %s resumes after row %d", job.pk, resume_from)
-    job.refresh_from_db()
-    run = _ImportRun(job, path, progress, resume_from)
-    try:
-        run.execute()
-    except cp.CsvSyntaxError as exc:
-        _finish(job, Job.Status.FAILED, exc.message + STOPPED.format(processed=job.processed))
-    except ImportFileError as exc:
-        _finish(job, Job.Status.FAILED, exc.message)
-    except Exception as exc:
-        logger.exception("Import job %s crashed after %d rows", job.pk, job.processed)
-        _finish(job, Job.Status.FAILED, CRASHED.format(processed=job.processed, error=type(exc).__name__))
+    with lease_kept(Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING), now) as lease:
+        run = _ImportRun(job, path, progress, resume_from, lease)
+        try:
+            run.execute()
+        except cp.CsvSyntaxError as exc:
+            _finish(job, Job.Status.FAILED, exc.message + STOPPED.format(processed=job.processed))
+        except ImportFileError as exc:
+            _finish(job, Job.Status.FAILED, exc.message)
+        except LeaseLost:
+            logger.warning("Import job %s was taken over by another worker; this one stops", job.pk)
+            return
+        except Exception as exc:
+            logger.exception("Import job %s crashed after %d rows", job.pk, job.processed)
+            _finish(job, Job.Status.FAILED, CRASHED.format(processed=job.processed, error=type(exc).__name__))
     if job.is_finished:
         upload_discard(job)
 
 
-def import_jobs_resume() -> int:
-    """Queue again the import jobs a dead worker left: queued ones (their message may be lost) and
-    running ones that stopped moving. Each claims its job before running, so a duplicate is a no-op."""
-    stale = timezone.now() - timedelta(seconds=IMPORT_STALE_SECONDS)
-    job_ids = list(Job.objects.filter(kind=Job.Kind.IMPORT)
-                   .filter(Q(status=Job.Status.QUEUED) | Q(status=Job.Status.RUNNING, updated_at__lt=stale))
-                   .order_by("pk").values_list("pk", flat=True))
+def import_jobs_resume(*, at_start: bool = False) -> int:
+    """Queue again the import jobs a dead worker left: running ones whose lease ran out, and queued
+    ones whose message may be lost (all of them when a worker starts, after a lease otherwise; each
+    re-sent at most once a lease). Each claims its job before running, so a duplicate is a no-op."""
+    now = timezone.now()
+    waiting = Q(status=Job.Status.QUEUED) if at_start else Q(status=Job.Status.QUEUED, updated_at__lt=lease_over(now))
+    jobs = Job.objects.filter(kind=Job.Kind.IMPORT).filter(
+        waiting | Q(lease_free(now=now), status=Job.Status.RUNNING))
+    job_ids = list(jobs.order_by("pk").values_list("pk", flat=True)[:10_000])
+    Job.objects.filter(pk__in=job_ids, status=Job.Status.QUEUED).update(updated_at=now)
     for job_id in job_ids:
         enqueue(IMPORT, job_id)
     return len(job_ids)
 
 
 def _finish(job: Job, status: str, message: str) -> None:
+    if Job.objects.filter(pk=job.pk, status=Job.Status.CANCELLED).exists():
+        # Cancelled meanwhile (which also removed the upload, so reading it may have failed): the
+        # cancel's status stands, with the counts of what was stored.
+        job.refresh_from_db(fields=["status", "finished_at"])
+        job.message = CANCELLED.format(**_counts(job))
+        job.save(update_fields=["message", *_COUNTERS, "total", "updated_at"])
+        return
     job_finish(job=job, status=status, message=message, fields=["total"])
 
 
@@ -286,8 +303,10 @@ class _Lead:
 class _ImportRun:
     """One execution of an import job; holds the batch state so the loop stays flat."""
 
-    def __init__(self, job: Job, path: Path, progress: Callable[[Job], None] | None, resume_from: int) -> None:
+    def __init__(self, job: Job, path: Path, progress: Callable[[Job], None] | None, resume_from: int,
+                 lease: Lease) -> None:
         self.job = job
+        self.lease = lease
         self.path = path
         self.progress = progress
         self.resume_from = resume_from
@@ -407,6 +426,8 @@ class _ImportRun:
                     if len(batch) >= self.batch_size:
                         self._flush(batch)
                         batch = []
+                        if self.lease.lost:
+                            raise LeaseLost
                         if self._cancel_requested():
                             return "cancelled"
             except cp.CsvSyntaxError:

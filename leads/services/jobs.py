@@ -76,6 +76,10 @@ def job_cancel(*, job: Job) -> Job:
         job.message = job.message or "Cancelled by request."
         job.save(update_fields=["cancel_requested", "status", "finished_at", "message", "updated_at"])
     JOBS.labels(kind=job.kind, status=job.status).inc()
+    if job.kind == Job.Kind.IMPORT:
+        # Nothing will import it now. A worker reading it keeps its open file (and stops at its next
+        # batch); one that dies meanwhile leaves nothing behind.
+        upload_discard(job)
     return job
 
 

@@ -36,6 +36,7 @@ from leads.services.engagement import engagement_facts
 from leads.services.intent import classify_with_cache, intent_provider_from_settings, scoring_method
 from leads.services.jobs import errors_append, job_finish, job_mark_running, job_tasks_queue
 from leads.services.learned_models import learned_part_for
+from leads.services.leases import lease_free, lease_kept, lease_over
 from leads.services.score_store import ScoreDraft, ScoreTarget, scores_write
 from leads.services.scoring_models import compiled_model, scoring_model_for_offer, stages_compiled
 
@@ -228,14 +229,25 @@ def _model_of_job(job: Job) -> tuple[ScoringModel, CompiledModel]:
 
 
 def score_chunk_run(chunk_id: int) -> None:
-    """Score one chunk and write it, once. Safe to call again for the same chunk."""
+    """Score one chunk and write it, once. Safe to call again for the same chunk: a delivery finds it
+    written, or held by a live worker (its lease), and does nothing."""
     chunk = JobChunk.objects.select_related("job", "job__offer", "job__offer__workspace").filter(pk=chunk_id).first()
     if chunk is None or chunk.done:
         return
     job = chunk.job
     if job.is_finished:
         return
+    now = timezone.now()
+    if not JobChunk.objects.filter(lease_free(now=now), pk=chunk_id, done=False).update(heartbeat_at=now):
+        logger.info("Chunk %s is being scored by another worker; leaving it", chunk_id)
+        return
     job_mark_running(job=job)
+    with lease_kept(JobChunk.objects.filter(pk=chunk_id, done=False), now):
+        _chunk_score_and_write(chunk_id, job)
+
+
+def _chunk_score_and_write(chunk_id: int, job: Job) -> None:
+    chunk = JobChunk.objects.get(pk=chunk_id)
 
     offer = job.offer
     model, compiled = _model_of_job(job)
@@ -322,15 +334,19 @@ def _finish_message(job: Job) -> str:
     return message
 
 
-def score_jobs_resume() -> int:
-    """Queue again every unwritten chunk of unfinished scoring jobs (a worker died holding them).
+def score_jobs_resume(*, at_start: bool = False) -> int:
+    """Queue again the unwritten chunks of unfinished scoring jobs that a dead worker held (their
+    lease ran out) and, when a worker starts, also those nobody took yet (the embedded broker
+    forgets the messages a killed worker had fetched).
 
-    Chunks are idempotent, so queueing one that is also still in the broker costs a little work,
-    never a double score. Returns how many chunks were queued.
+    A delivery claims its chunk first, so queueing one that is also still in the broker, or held by
+    a live worker, costs one query, never a double score. Returns how many chunks were queued.
     """
-    chunk_ids = list(JobChunk.objects.filter(done=False, job__kind=Job.Kind.SCORE,
+    now = timezone.now()
+    abandoned = lease_free(now=now) if at_start else Q(heartbeat_at__lt=lease_over(now))
+    chunk_ids = list(JobChunk.objects.filter(abandoned, done=False, job__kind=Job.Kind.SCORE,
                                              job__status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
-                     .order_by("job_id", "index").values_list("pk", flat=True))
+                     .order_by("job_id", "index").values_list("pk", flat=True)[:10_000])
     for chunk_id in chunk_ids:
         enqueue(SCORE_CHUNK, chunk_id)
     return len(chunk_ids)

@@ -13,6 +13,7 @@ scikit-learn. A new model makes the scores of every scoring model with a learned
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -36,6 +37,10 @@ from leads.services.training import NotEnoughOutcomes, fit_learned_model
 logger = logging.getLogger(__name__)
 
 TRAINING_ROWS_MAX = 200_000
+#: A training job not finished this long after its last change lost its worker (training 100,000
+#: outcomes takes well under a minute): a new request fails it and starts another.
+TRAINING_STALE = timedelta(minutes=10)
+STALE_TRAINING = "The worker running this training stopped; a new training replaced it."
 #: Features that echo the outcome rather than predict it: a person sets the status to "customer"
 #: once a deal is won, and the CRM's lifecycle stage says the same.
 OUTCOME_ECHOES = frozenset({"status", "attributes.lifecyclestage", "attributes.hs_lead_status"})
@@ -69,7 +74,9 @@ def training_start(*, workspace: Workspace, user: AbstractBaseUser | None, offer
         going = Job.objects.filter(workspace=workspace, kind=Job.Kind.TRAIN, offer=offer,
                                    status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).first()
         if going is not None:
-            return going
+            if going.updated_at >= timezone.now() - TRAINING_STALE:
+                return going
+            job_finish(job=going, status=Job.Status.FAILED, message=STALE_TRAINING)
         job = Job.objects.create(workspace=workspace, created_by=user if user and user.is_authenticated else None,
                                  kind=Job.Kind.TRAIN, offer=offer, total=won + lost,
                                  params={"offer": offer.pk if offer else None, "won": won, "lost": lost})

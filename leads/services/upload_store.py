@@ -13,6 +13,7 @@ validation, resume after a crash).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -22,6 +23,9 @@ from leads.models import Job, UploadPart
 
 PART_BYTES = 1024 * 1024
 DATABASE = "database"
+# An upload file nothing refers to is removed once untouched this long: longer than the web process
+# takes between writing a file's last byte and creating its job (the row count of a large file).
+ORPHAN_SECONDS = 15 * 60
 
 
 def upload_keep(*, job: Job, path: Path) -> None:
@@ -78,3 +82,26 @@ def _path_here(job: Job) -> Path | None:
     if job.params.get("storage") == DATABASE:
         return Path(settings.MEDIA_ROOT) / "imports" / path.name
     return path
+
+
+def uploads_orphaned_discard(*, older_than: float = ORPHAN_SECONDS) -> int:
+    """Remove the upload files under this machine's MEDIA_ROOT that no queued or running import
+    will read: left by a process killed between storing a file and its job, or a job that ended on
+    a machine that could not remove them. Returns how many were removed."""
+    directory = Path(settings.MEDIA_ROOT) / "imports"
+    if not directory.is_dir():
+        return 0
+    wanted = {Path(params.get("path", "")).name for params in Job.objects.filter(
+        kind=Job.Kind.IMPORT, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).values_list("params", flat=True)}
+    cutoff = time.time() - older_than
+    removed = 0
+    for path in directory.iterdir():
+        name = path.name.removesuffix(".part")
+        try:
+            if name in wanted or not path.is_file() or path.stat().st_mtime > cutoff:
+                continue
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        removed += 1
+    return removed

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from leads.tests.conftest import Tenant
@@ -88,3 +89,32 @@ def test_metrics_take_the_scrape_token_or_a_staff_user(settings: Any, anon_clien
     assert tenant.client.get("/metrics").status_code == 403  # a member, not staff
     tenant.workspace.members.update(is_staff=True)
     assert tenant.client.get("/metrics").status_code == 200
+
+
+@pytest.mark.django_db
+def test_admin_log_in_is_locked_after_repeated_failures(settings: Any, django_user_model) -> None:
+    """LOGIN_FAILURE_LIMIT wrong passwords for one user from one address, then 429 even for the right one."""
+    django_user_model.objects.create_superuser("root", password="the-right-pass-phrase")
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        response = client.post("/admin/login/", {"username": "root", "password": "wrong"})
+        assert response.status_code == 200  # the form again, with its error
+    assert client.post("/admin/login/", {"username": "root", "password": "wrong"}).status_code == 429
+    locked = client.post("/admin/login/", {"username": "root", "password": "the-right-pass-phrase"})
+    assert locked.status_code == 429
+    assert b"Too many failed log-in attempts" in locked.content
+    # Another address is not locked out by someone else's guesses.
+    other = Client(REMOTE_ADDR="10.1.2.3")
+    assert other.post("/admin/login/", {"username": "root", "password": "the-right-pass-phrase"}).status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_successful_log_in_clears_the_failures(settings: Any, django_user_model) -> None:
+    django_user_model.objects.create_superuser("root", password="the-right-pass-phrase")
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        client.post("/admin/login/", {"username": "root", "password": "wrong"})
+    assert client.post("/admin/login/", {"username": "root", "password": "the-right-pass-phrase"}).status_code == 302
+    client.logout()
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert client.post("/admin/login/", {"username": "root", "password": "wrong"}).status_code == 200

@@ -201,3 +201,26 @@ def test_workspaces_never_share_outcomes_or_models(tenant: Tenant, other_tenant:
     assert theirs.status_code == 400
     other_offer = Offer.objects.create(workspace=other_tenant.workspace, name="Theirs")
     assert tenant.client.post("/api/models/train/", {"offer": other_offer.pk}, format="json").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_training_whose_worker_died_is_replaced(tenant: Tenant) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from leads.models import Job
+    from leads.services.training_jobs import STALE_TRAINING, TRAINING_STALE
+
+    _record(tenant, _leads_with_a_signal(tenant, n=200))
+    dead = Job.objects.create(workspace=tenant.workspace, kind=Job.Kind.TRAIN, status=Job.Status.RUNNING)
+    Job.objects.filter(pk=dead.pk).update(updated_at=timezone.now() - TRAINING_STALE - timedelta(minutes=1))
+    response = tenant.client.post("/api/models/train/", {}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["id"] != dead.pk and response.json()["status"] == "succeeded"
+    dead.refresh_from_db()
+    assert (dead.status, dead.message) == ("failed", STALE_TRAINING)
+    # A training that is still going (recently changed) is returned instead of a second one.
+    going = Job.objects.create(workspace=tenant.workspace, kind=Job.Kind.TRAIN, status=Job.Status.RUNNING)
+    again = tenant.client.post("/api/models/train/", {}, format="json")
+    assert again.status_code == 202 and again.json()["id"] == going.pk

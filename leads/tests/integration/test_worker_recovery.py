@@ -9,6 +9,10 @@ chunks it held stay unacknowledged in Redis. Two ways back, both checked:
   CELERY_VISIBILITY_TIMEOUT and the survivor runs them.
 
 Chunk writes are idempotent, so either way the job finishes with every lead scored exactly once.
+
+An import is one task: killed mid-file and restarted at once, the new worker finds the job still
+leased by the dead one, and Redis's redelivery too; beat's jobs sweep queues it again once the lease
+(JOB_LEASE_SECONDS) has run out, and it resumes after its last committed batch.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from leads.tests.integration.conftest import Api, Tenant, Workers, create_offer, import_leads, table
+from leads.tests.integration.conftest import Api, Tenant, Workers, create_offer, import_leads, leads_csv, table
 
 pytestmark = pytest.mark.integration
 
@@ -122,3 +126,36 @@ def test_surviving_worker_gets_the_dead_workers_chunks_after_the_visibility_time
         if not workers.alive():
             workers.start()  # the Procfile worker again, for the tests that follow
         workers.stop("worker-survivor")
+
+
+IMPORT_ROWS = 150_000
+
+
+def test_an_import_killed_mid_file_resumes_when_the_worker_comes_back_at_once(
+        make_tenant, workers: Workers, pg) -> None:
+    """SIGKILL the only worker part-way through an import and start it again at once: the job is
+    taken over after its lease and every row is stored exactly once."""
+    tenant = make_tenant("killimport")
+    api = tenant.api
+    reply = api.upload("/api/leads/upload/", "big.csv", leads_csv(IMPORT_ROWS, tag="killimport"))
+    assert reply.status == 202, f"the import finished within the wait budget; make it bigger: {reply}"
+    job_id = reply.json()["id"]
+    deadline = time.monotonic() + CATCH_TIMEOUT
+    while (job := api.get(f"/api/jobs/{job_id}/").json())["processed"] == 0:
+        assert time.monotonic() < deadline, f"no batch was written within {CATCH_TIMEOUT} s: {job}"
+        time.sleep(0.02)
+    workers.kill()
+    at_kill = api.get(f"/api/jobs/{job_id}/").json()
+    assert at_kill["status"] == "running" and at_kill["processed"] < IMPORT_ROWS, \
+        f"the import finished before the worker was killed; make it bigger: {at_kill}"
+    workers.start()
+
+    job = api.wait_job(job_id, timeout=FINISH_TIMEOUT)
+    assert job["status"] == "succeeded", job
+    assert (job["processed"], job["created"], job["updated"], job["failed"]) == (IMPORT_ROWS, IMPORT_ROWS, 0, 0), job
+    with pg.cursor() as cur:
+        cur.execute(f"SELECT count(*), count(DISTINCT email) FROM {table('Lead')} l "
+                    f"JOIN {table('Workspace')} w ON w.id = l.workspace_id WHERE w.name = %s", [tenant.workspace])
+        assert cur.fetchone() == (IMPORT_ROWS, IMPORT_ROWS)
+        cur.execute(f"SELECT count(*) FROM {table('UploadPart')} WHERE job_id = %s", [job_id])
+        assert cur.fetchone()[0] == 0, "the finished import left its upload in the database"

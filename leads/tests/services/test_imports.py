@@ -469,8 +469,8 @@ class TestCrashes:
         assert (job.status, job.processed) == ("running", 4)
 
         Job.objects.filter(pk=job.pk).update(
-            updated_at=timezone.now() - timedelta(seconds=imports.IMPORT_STALE_SECONDS + 1))
-        assert imports.import_jobs_resume() == 1  # what a starting worker does (eager here)
+            heartbeat_at=timezone.now() - timedelta(seconds=settings.JOB_LEASE_SECONDS + 1))
+        assert imports.import_jobs_resume() == 1  # what the jobs sweep does once the lease ran out (eager here)
         job.refresh_from_db()
         assert counts(job) == outcome(created=4, updated=1, skipped=1, failed=1)
         assert leads(workspace, "name", "role") == [("A", "2"), ("B", "1"), ("C", "1"), ("D", "1")]
