@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Func, Q, QuerySet
+from django.db.models.expressions import OrderBy, RawSQL
 
 from leads.exceptions import LeadsError
 from leads.models import (
@@ -22,6 +24,7 @@ from leads.models import (
     WorkflowExecution,
     Workspace,
 )
+from leads.search_index import SEARCH_FIELDS, SQLITE_TABLE, TRIGRAM, fts_phrase
 
 NO_OFFER = "This workspace has no offer yet: create one with POST /api/offer/ first."
 UNKNOWN_OFFER = "Offer {id} does not exist."
@@ -57,8 +60,131 @@ def offer_for_request(*, workspace: Workspace, offer_id: int | None) -> Offer:
     return offer
 
 
-def lead_list(*, workspace: Workspace) -> QuerySet[Lead]:
-    return Lead.objects.filter(workspace=workspace).select_related("engagement", "owner")
+def lead_list(*, workspace: Workspace, search_terms: Sequence[str] = ()) -> QuerySet[Lead]:
+    """The workspace's leads, newest first; with `search_terms`, those that contain every term
+    (`leads_search`: order them before searching, or the search can't pick its plan)."""
+    leads = _lead_rows().filter(workspace=workspace).order_by("-created_at", "-id")
+    return leads_search(leads, terms=search_terms)
+
+
+def _lead_rows() -> QuerySet[Lead]:
+    return Lead.objects.select_related("engagement", "owner")
+
+
+def leads_in_order(*, ids: list[int]) -> list[Lead]:
+    """The leads of a page, with what the list shows of them, in the order of `ids`.
+
+    Lists paginate ids first (as results do): the sort and OFFSET then handle ids alone, and only
+    the page's rows are read whole — a search's page sorts its matches' ids, not their full rows.
+    """
+    by_id = _lead_rows().in_bulk(ids)
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+# --- text search -----------------------------------------------------------------------------------
+#
+# What a search means is what it always meant: a lead matches a term when one of SEARCH_FIELDS
+# contains it under the database's own case-insensitive `icontains` (SQLite's LIKE folds ASCII
+# letters only; PostgreSQL's UPPER follows its locale), accents count ("jose" doesn't find "José").
+# The index only finds those leads without reading every lead (leads.search_index).
+
+_FTS_MATCH_SQL = f"SELECT rowid FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH %s"
+_FTS_COUNT_SQL = f"SELECT count(*) FROM (SELECT 1 FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH %s LIMIT %s)"
+# See `_search_filter`. A deep page of a term in more leads than this is the slow case left: it walks
+# as many rows as it skips, as every search did before the index.
+SEARCH_INDEX_PAGE_MAX = 50_000
+
+
+def _lead_matches(term: str, *, prefix: str = "") -> Q:
+    """The plain scan: one `icontains` per searched field."""
+    match = Q()
+    for field in SEARCH_FIELDS:
+        match |= Q(**{f"{prefix}{field}__icontains": term})
+    return match
+
+
+def _fts_answers(term: str) -> bool:
+    return connection.vendor == "sqlite" and len(term) >= TRIGRAM
+
+
+def _fts_matches_at_most(term: str, limit: int) -> bool:
+    """Whether at most `limit` leads (of every workspace: this only picks a plan) contain `term`;
+    stops reading the index at `limit + 1`."""
+    with connection.cursor() as cursor:
+        cursor.execute(_FTS_COUNT_SQL, [fts_phrase(term), limit + 1])
+        return int(cursor.fetchone()[0]) <= limit
+
+
+def lead_search(term: str, *, through: str = "") -> Q:
+    """Leads one of whose SEARCH_FIELDS contains `term` (`icontains`), as a filter.
+
+    `through` is the path from the filtered model to its lead ("lead" for scores).
+    - SQLite, a term of 3 characters or more: the lead ids the FTS5 trigram index gives for it. The
+      index folds case with Unicode rules where LIKE folds ASCII only, so a term with a non-ASCII
+      character also keeps the `icontains` test on those few rows, and the answer stays LIKE's.
+      (Two characters fold to ASCII letters in FTS5 and not in LIKE, U+212A KELVIN SIGN and U+017F
+      LONG S: a stored value holding one may match an ASCII term here where the scan said no.)
+    - PostgreSQL: the `icontains` itself, which the pg_trgm index answers.
+    - A term under 3 characters has no trigram: the plain scan, quick for the common short terms (a
+      page fills within the first rows walked), a read of every lead for a rare one.
+
+    The FTS5 ids are every workspace's: the caller's own filter (the workspace, or the offer for
+    scores) keeps another workspace's leads out.
+    """
+    prefix = f"{through}__" if through else ""
+    if not _fts_answers(term):
+        return _lead_matches(term, prefix=prefix)
+    indexed = Q(**{f"{prefix}pk__in": RawSQL(_FTS_MATCH_SQL, [fts_phrase(term)])})
+    return indexed if term.isascii() else indexed & _lead_matches(term, prefix=prefix)
+
+
+def _search_filter(terms: Sequence[str], *, through: str = "") -> tuple[Q, bool]:
+    """Leads that contain every term, and whether the filter starts from the index's matches.
+
+    A page of a term in few leads is made from the index's matches (each one's row or score probed,
+    then sorted): about 1 µs a match. Up to SEARCH_INDEX_PAGE_MAX matches that beats walking the
+    rows in the page's order and testing each, which for a rare term reads them all. Past it the
+    term is in more than one lead in twenty at a million, and the walk meets a page of matches
+    within its first thousand rows, where collecting every match first would cost more than the
+    page. One rare term is enough to drive; the other terms are tested on its matches.
+    """
+    prefix = f"{through}__" if through else ""
+    driver = next((term for term in terms
+                   if _fts_answers(term) and _fts_matches_at_most(term, SEARCH_INDEX_PAGE_MAX)), None)
+    match = Q()
+    for term in terms:
+        match &= lead_search(term, through=through) if term == driver else _lead_matches(term, prefix=prefix)
+    return match, driver is not None
+
+
+def _sorted_not_walked(ordering: Sequence[str | OrderBy]) -> list[str | OrderBy]:
+    """The same order, written so SQLite can't read it from an index (`+column`): it then fetches
+    the rows the filter names and sorts them, instead of walking an index in that order and testing
+    every row against the filter."""
+    out: list[str | OrderBy] = []
+    for item in ordering:
+        if not isinstance(item, str):
+            out.append(item)
+            continue
+        name = item.removeprefix("-")
+        expression = Func(F(name), template="+%(expressions)s")
+        out.append(expression.desc() if item.startswith("-") else expression.asc())
+    return out
+
+
+def leads_search(leads: QuerySet[Lead], *, terms: Sequence[str]) -> QuerySet[Lead]:
+    """The `leads` (a `lead_list`, maybe filtered further) that contain every one of `terms`, each
+    in any searched field (`lead_search`), in the order `leads` already has."""
+    if not terms:
+        return leads
+    match, from_index = _search_filter(terms)
+    if not from_index:
+        return leads.filter(match)
+    # Given `workspace_id = ?` and an order, SQLite walks the workspace's index in that order and
+    # tests every lead against the matches, whatever the sort is written as. So the filters go into
+    # a subquery (no order: it starts from the matches), and the page reads those rows by id and sorts.
+    ordering = _sorted_not_walked(leads.query.order_by or Lead._meta.ordering)
+    return _lead_rows().filter(pk__in=leads.filter(match).order_by().values("pk")).order_by(*ordering)
 
 
 _ATTRIBUTE_KEYS_SQL = {
@@ -103,16 +229,6 @@ class ResultFilters:
     ordering: str = "-score"
 
 
-SEARCH_FIELDS = ("name", "company", "role", "industry", "location", "email")
-
-
-def _lead_matches(term: str, *, prefix: str = "") -> Q:
-    match = Q()
-    for field in SEARCH_FIELDS:
-        match |= Q(**{f"{prefix}{field}__icontains": term})
-    return match
-
-
 def _current_scores(*, workspace: Workspace, offer: Offer, filters: ResultFilters) -> QuerySet[Score]:
     """Current scores for one offer with every filter but the text search.
 
@@ -137,22 +253,28 @@ def _current_scores(*, workspace: Workspace, offer: Offer, filters: ResultFilter
 def score_results(*, workspace: Workspace, offer: Offer, filters: ResultFilters) -> QuerySet[Score]:
     """Current scores for one offer, best first, with their leads joined in (no N+1)."""
     scores = _current_scores(workspace=workspace, offer=offer, filters=filters).select_related("lead")
+    ordering: Sequence[str | OrderBy] = RESULT_ORDERINGS[filters.ordering]
     if filters.search:
-        # Walking the score index in order and joining each lead finds a page's matches quickly.
-        scores = scores.filter(_lead_matches(filters.search, prefix="lead__"))
-    return scores.order_by(*RESULT_ORDERINGS[filters.ordering])
+        match, from_index = _search_filter([filters.search], through="lead")
+        scores = scores.filter(match)
+        if from_index:
+            ordering = _sorted_not_walked(ordering)
+    return scores.order_by(*ordering)
 
 
 def score_results_count(*, workspace: Workspace, offer: Offer, filters: ResultFilters) -> int:
     """How many rows `score_results` has, counted the cheap way for each filter.
 
-    With a text search, counting through the join visits every lead in score order, at random
-    places in the table; reading the workspace's leads in table order once and probing the scores'
-    (lead, offer) index counts the same rows 2–3x faster at a million leads.
+    With a text search the FTS5 index (SQLite) gives the matching lead ids directly. Otherwise,
+    counting through the join visits every lead in score order, at random places in the table;
+    reading the workspace's matching leads once (in table order, or from the pg_trgm index) and
+    probing the scores' (lead, offer) index counts the same rows 2–3x faster at a million leads.
     """
     scores = _current_scores(workspace=workspace, offer=offer, filters=filters)
-    if filters.search:
-        matching_leads = Lead.objects.filter(workspace=workspace).filter(_lead_matches(filters.search))
+    if filters.search and _fts_answers(filters.search):
+        scores = scores.filter(lead_search(filters.search, through="lead"))
+    elif filters.search:
+        matching_leads = Lead.objects.filter(workspace=workspace).filter(lead_search(filters.search))
         scores = scores.filter(lead_id__in=matching_leads.values("pk"))
     return scores.count()
 
