@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import connection
-from django.db.models import Count, F, Func, Q, QuerySet
+from django.db import connection, models
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.expressions import OrderBy, RawSQL
 
 from leads.exceptions import LeadsError
@@ -87,11 +88,20 @@ def leads_in_order(*, ids: list[int]) -> list[Lead]:
 # contains it under the database's own case-insensitive `icontains` (SQLite's LIKE folds ASCII
 # letters only; PostgreSQL's UPPER follows its locale), accents count ("jose" doesn't find "José").
 # The index only finds those leads without reading every lead (leads.search_index).
+#
+# How a page is read depends on how many leads hold the term, so each search first asks (cheaply):
+# - few (at most SEARCH_INDEX_PAGE_MAX): start from the index's matches, probe each one's row or
+#   score, sort them: about 1 µs a match on SQLite, whatever the page. Walking the rows in the
+#   page's order and testing each would read every row for a rare term (the deep page of a term in
+#   2% of the leads walked half a million scores at a million).
+# - many: walk in order and test each row (the plain scan, stopped by the page's LIMIT): past the
+#   bound a term is in more than one lead in twenty at a million, so a first page of 50 is met
+#   within about a thousand rows, where collecting every match first would cost more than the page.
+#   A deep page of such a term is the slow case left: it walks as many rows as it skips.
+# - a term under 3 characters has no trigram: always the walk.
 
 _FTS_MATCH_SQL = f"SELECT rowid FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH %s"
 _FTS_COUNT_SQL = f"SELECT count(*) FROM (SELECT 1 FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH %s LIMIT %s)"
-# See `_search_filter`. A deep page of a term in more leads than this is the slow case left: it walks
-# as many rows as it skips, as every search did before the index.
 SEARCH_INDEX_PAGE_MAX = 50_000
 
 
@@ -107,12 +117,25 @@ def _fts_answers(term: str) -> bool:
     return connection.vendor == "sqlite" and len(term) >= TRIGRAM
 
 
-def _fts_matches_at_most(term: str, limit: int) -> bool:
-    """Whether at most `limit` leads (of every workspace: this only picks a plan) contain `term`;
-    stops reading the index at `limit + 1`."""
+def _in_few_leads(term: str, limit: int) -> bool:
+    """Whether at most `limit` leads contain `term` (of every workspace: this only picks a plan).
+
+    SQLite counts the index's matches up to `limit + 1`. PostgreSQL asks its planner, whose
+    estimate for a LIKE pattern comes from the column statistics: planning only, no rows read.
+    """
+    if len(term) < TRIGRAM:
+        return False
     with connection.cursor() as cursor:
-        cursor.execute(_FTS_COUNT_SQL, [fts_phrase(term), limit + 1])
-        return int(cursor.fetchone()[0]) <= limit
+        if connection.vendor == "sqlite":
+            cursor.execute(_FTS_COUNT_SQL, [fts_phrase(term), limit + 1])
+            return int(cursor.fetchone()[0]) <= limit
+        if connection.vendor == "postgresql":
+            sql, params = Lead.objects.filter(_lead_matches(term)).values("pk").query.sql_with_params()
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+            plan = json.loads(plan) if isinstance(plan, str) else plan
+            return int(plan[0]["Plan"]["Plan Rows"]) <= limit
+    return False
 
 
 def lead_search(term: str, *, through: str = "") -> Q:
@@ -125,8 +148,7 @@ def lead_search(term: str, *, through: str = "") -> Q:
       (Two characters fold to ASCII letters in FTS5 and not in LIKE, U+212A KELVIN SIGN and U+017F
       LONG S: a stored value holding one may match an ASCII term here where the scan said no.)
     - PostgreSQL: the `icontains` itself, which the pg_trgm index answers.
-    - A term under 3 characters has no trigram: the plain scan, quick for the common short terms (a
-      page fills within the first rows walked), a read of every lead for a rare one.
+    - A term under 3 characters has no trigram: the plain scan.
 
     The FTS5 ids are every workspace's: the caller's own filter (the workspace, or the offer for
     scores) keeps another workspace's leads out.
@@ -138,37 +160,45 @@ def lead_search(term: str, *, through: str = "") -> Q:
     return indexed if term.isascii() else indexed & _lead_matches(term, prefix=prefix)
 
 
-def _search_filter(terms: Sequence[str], *, through: str = "") -> tuple[Q, bool]:
-    """Leads that contain every term, and whether the filter starts from the index's matches.
+def _lead_id_among(model: type[models.Model], field: str, leads: QuerySet[Lead]) -> Q:
+    """`model.field` (a lead id) is one of `leads`, for PostgreSQL: `= ANY(ARRAY(subquery))` runs
+    the subquery once, first, and probes an index per id. With `IN (subquery)` and the few matches
+    the pg_trgm index finds, the planner still preferred walking (or sorting) every score of the
+    offer: 240-670 ms for a page at 100k leads where this takes a few."""
+    sql, params = leads.order_by().values("pk").query.sql_with_params()
+    quote = connection.ops.quote_name
+    column = f"{quote(model._meta.db_table)}.{quote(model._meta.get_field(field).column)}"
+    return Q(RawSQL(f"{column} = ANY(ARRAY({sql}))", params, output_field=models.BooleanField()))
 
-    A page of a term in few leads is made from the index's matches (each one's row or score probed,
-    then sorted): about 1 µs a match. Up to SEARCH_INDEX_PAGE_MAX matches that beats walking the
-    rows in the page's order and testing each, which for a rare term reads them all. Past it the
-    term is in more than one lead in twenty at a million, and the walk meets a page of matches
-    within its first thousand rows, where collecting every match first would cost more than the
-    page. One rare term is enough to drive; the other terms are tested on its matches.
-    """
+
+def _search_filter(terms: Sequence[str], *, model: type[models.Model], field: str,
+                   through: str = "") -> tuple[Q, bool]:
+    """Rows of `model` whose lead (`field`, reached as `through`) contains every term, and whether
+    the filter starts from the index's matches (the first term in few leads; the other terms are
+    then tested on its matches only)."""
     prefix = f"{through}__" if through else ""
-    driver = next((term for term in terms
-                   if _fts_answers(term) and _fts_matches_at_most(term, SEARCH_INDEX_PAGE_MAX)), None)
+    driver = next((term for term in terms if _in_few_leads(term, SEARCH_INDEX_PAGE_MAX)), None)
     match = Q()
     for term in terms:
-        match &= lead_search(term, through=through) if term == driver else _lead_matches(term, prefix=prefix)
+        if term != driver:
+            match &= _lead_matches(term, prefix=prefix)
+        elif connection.vendor == "postgresql":
+            match &= _lead_id_among(model, field, Lead.objects.filter(lead_search(term)))
+        else:
+            match &= lead_search(term, through=through)
     return match, driver is not None
 
 
-def _sorted_not_walked(ordering: Sequence[str | OrderBy]) -> list[str | OrderBy]:
-    """The same order, written so SQLite can't read it from an index (`+column`): it then fetches
-    the rows the filter names and sorts them, instead of walking an index in that order and testing
-    every row against the filter."""
+def _by_score_not_walked(ordering: Sequence[str]) -> list[str | OrderBy]:
+    """The same order with the score written `score + 0`, which no index holds: the database then
+    probes the matches' scores and sorts them, instead of walking the score index best first and
+    testing every score against the matches."""
     out: list[str | OrderBy] = []
     for item in ordering:
-        if not isinstance(item, str):
+        if item.removeprefix("-") == "score":
+            out.append((F("score") + 0).desc() if item.startswith("-") else (F("score") + 0).asc())
+        else:
             out.append(item)
-            continue
-        name = item.removeprefix("-")
-        expression = Func(F(name), template="+%(expressions)s")
-        out.append(expression.desc() if item.startswith("-") else expression.asc())
     return out
 
 
@@ -177,13 +207,13 @@ def leads_search(leads: QuerySet[Lead], *, terms: Sequence[str]) -> QuerySet[Lea
     in any searched field (`lead_search`), in the order `leads` already has."""
     if not terms:
         return leads
-    match, from_index = _search_filter(terms)
-    if not from_index:
+    match, from_index = _search_filter(terms, model=Lead, field="id")
+    if not from_index or connection.vendor != "sqlite":
         return leads.filter(match)
-    # Given `workspace_id = ?` and an order, SQLite walks the workspace's index in that order and
-    # tests every lead against the matches, whatever the sort is written as. So the filters go into
-    # a subquery (no order: it starts from the matches), and the page reads those rows by id and sorts.
-    ordering = _sorted_not_walked(leads.query.order_by or Lead._meta.ordering)
+    # Given `workspace_id = ?` and an order, SQLite walks the workspace's (workspace, created_at)
+    # index in that order and tests every lead against the matches. So the filters go into a
+    # subquery (no order: it starts from the matches), and the page reads those rows by id and sorts.
+    ordering = leads.query.order_by or Lead._meta.ordering
     return _lead_rows().filter(pk__in=leads.filter(match).order_by().values("pk")).order_by(*ordering)
 
 
@@ -253,29 +283,34 @@ def _current_scores(*, workspace: Workspace, offer: Offer, filters: ResultFilter
 def score_results(*, workspace: Workspace, offer: Offer, filters: ResultFilters) -> QuerySet[Score]:
     """Current scores for one offer, best first, with their leads joined in (no N+1)."""
     scores = _current_scores(workspace=workspace, offer=offer, filters=filters).select_related("lead")
-    ordering: Sequence[str | OrderBy] = RESULT_ORDERINGS[filters.ordering]
+    ordering = RESULT_ORDERINGS[filters.ordering]
     if filters.search:
-        match, from_index = _search_filter([filters.search], through="lead")
+        match, from_index = _search_filter([filters.search], model=Score, field="lead", through="lead")
         scores = scores.filter(match)
         if from_index:
-            ordering = _sorted_not_walked(ordering)
+            return scores.order_by(*_by_score_not_walked(ordering))
     return scores.order_by(*ordering)
 
 
 def score_results_count(*, workspace: Workspace, offer: Offer, filters: ResultFilters) -> int:
     """How many rows `score_results` has, counted the cheap way for each filter.
 
-    With a text search the FTS5 index (SQLite) gives the matching lead ids directly. Otherwise,
-    counting through the join visits every lead in score order, at random places in the table;
-    reading the workspace's matching leads once (in table order, or from the pg_trgm index) and
-    probing the scores' (lead, offer) index counts the same rows 2–3x faster at a million leads.
+    With a text search the FTS5 index (SQLite) gives the matching lead ids directly, and so does
+    the pg_trgm index for a term in few leads (PostgreSQL). Otherwise, counting through the join
+    visits every lead in score order, at random places in the table; reading the workspace's
+    matching leads once (in table order, or from the pg_trgm index) and probing the scores' (lead,
+    offer) index counts the same rows 2–3x faster at a million leads.
     """
     scores = _current_scores(workspace=workspace, offer=offer, filters=filters)
-    if filters.search and _fts_answers(filters.search):
-        scores = scores.filter(lead_search(filters.search, through="lead"))
-    elif filters.search:
-        matching_leads = Lead.objects.filter(workspace=workspace).filter(lead_search(filters.search))
-        scores = scores.filter(lead_id__in=matching_leads.values("pk"))
+    term = filters.search
+    if term and _fts_answers(term):
+        scores = scores.filter(lead_search(term, through="lead"))
+    elif term:
+        matching_leads = Lead.objects.filter(workspace=workspace).filter(lead_search(term))
+        if connection.vendor == "postgresql" and _in_few_leads(term, SEARCH_INDEX_PAGE_MAX):
+            scores = scores.filter(_lead_id_among(Score, "lead", matching_leads))
+        else:
+            scores = scores.filter(lead_id__in=matching_leads.values("pk"))
     return scores.count()
 
 
