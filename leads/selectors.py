@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db import connection, models
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.expressions import OrderBy, RawSQL
 
 from leads.exceptions import LeadsError
 from leads.models import (
@@ -22,6 +25,7 @@ from leads.models import (
     WorkflowExecution,
     Workspace,
 )
+from leads.search_index import SEARCH_FIELDS, SQLITE_TABLE, TRIGRAM, fts_phrase
 
 NO_OFFER = "This workspace has no offer yet: create one with POST /api/offer/ first."
 UNKNOWN_OFFER = "Offer {id} does not exist."
@@ -57,8 +61,160 @@ def offer_for_request(*, workspace: Workspace, offer_id: int | None) -> Offer:
     return offer
 
 
-def lead_list(*, workspace: Workspace) -> QuerySet[Lead]:
-    return Lead.objects.filter(workspace=workspace).select_related("engagement", "owner", "outcome")
+def lead_list(*, workspace: Workspace, search_terms: Sequence[str] = ()) -> QuerySet[Lead]:
+    """The workspace's leads, newest first; with `search_terms`, those that contain every term
+    (`leads_search`: order them before searching, or the search can't pick its plan)."""
+    leads = _lead_rows().filter(workspace=workspace).order_by("-created_at", "-id")
+    return leads_search(leads, terms=search_terms)
+
+
+def _lead_rows() -> QuerySet[Lead]:
+    return Lead.objects.select_related("engagement", "owner", "outcome")
+
+
+def leads_in_order(*, ids: list[int]) -> list[Lead]:
+    """The leads of a page, with what the list shows of them, in the order of `ids`.
+
+    Lists paginate ids first (as results do): the sort and OFFSET then handle ids alone, and only
+    the page's rows are read whole — a search's page sorts its matches' ids, not their full rows.
+    """
+    by_id = _lead_rows().in_bulk(ids)
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+# --- text search -----------------------------------------------------------------------------------
+#
+# What a search means is what it always meant: a lead matches a term when one of SEARCH_FIELDS
+# contains it under the database's own case-insensitive `icontains` (SQLite's LIKE folds ASCII
+# letters only; PostgreSQL's UPPER follows its locale), accents count ("jose" doesn't find "José").
+# The index only finds those leads without reading every lead (leads.search_index).
+#
+# How a page is read depends on how many leads hold the term, so each search first asks (cheaply):
+# - few (at most SEARCH_INDEX_PAGE_MAX): start from the index's matches, probe each one's row or
+#   score, sort them: about 1 µs a match on SQLite, whatever the page. Walking the rows in the
+#   page's order and testing each would read every row for a rare term (the deep page of a term in
+#   2% of the leads walked half a million scores at a million).
+# - many: walk in order and test each row (the plain scan, stopped by the page's LIMIT): past the
+#   bound a term is in more than one lead in twenty at a million, so a first page of 50 is met
+#   within about a thousand rows, where collecting every match first would cost more than the page.
+#   A deep page of such a term is the slow case left: it walks as many rows as it skips.
+# - a term under 3 characters has no trigram: always the walk.
+
+_FTS_MATCH_SQL = f"SELECT rowid FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH %s"
+_FTS_COUNT_SQL = f"SELECT count(*) FROM (SELECT 1 FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH %s LIMIT %s)"
+SEARCH_INDEX_PAGE_MAX = 50_000
+
+
+def _lead_matches(term: str, *, prefix: str = "") -> Q:
+    """The plain scan: one `icontains` per searched field."""
+    match = Q()
+    for field in SEARCH_FIELDS:
+        match |= Q(**{f"{prefix}{field}__icontains": term})
+    return match
+
+
+def _fts_answers(term: str) -> bool:
+    return connection.vendor == "sqlite" and len(term) >= TRIGRAM
+
+
+def _in_few_leads(term: str, limit: int) -> bool:
+    """Whether at most `limit` leads contain `term` (of every workspace: this only picks a plan).
+
+    SQLite counts the index's matches up to `limit + 1`. PostgreSQL asks its planner, whose
+    estimate for a LIKE pattern comes from the column statistics: planning only, no rows read.
+    """
+    if len(term) < TRIGRAM:
+        return False
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(_FTS_COUNT_SQL, [fts_phrase(term), limit + 1])
+            return int(cursor.fetchone()[0]) <= limit
+        if connection.vendor == "postgresql":
+            sql, params = Lead.objects.filter(_lead_matches(term)).values("pk").query.sql_with_params()
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+            plan = json.loads(plan) if isinstance(plan, str) else plan
+            return int(plan[0]["Plan"]["Plan Rows"]) <= limit
+    return False
+
+
+def lead_search(term: str, *, through: str = "") -> Q:
+    """Leads one of whose SEARCH_FIELDS contains `term` (`icontains`), as a filter.
+
+    `through` is the path from the filtered model to its lead ("lead" for scores).
+    - SQLite, a term of 3 characters or more: the lead ids the FTS5 trigram index gives for it. The
+      index folds case with Unicode rules where LIKE folds ASCII only, so a term with a non-ASCII
+      character also keeps the `icontains` test on those few rows, and the answer stays LIKE's.
+      (Two characters fold to ASCII letters in FTS5 and not in LIKE, U+212A KELVIN SIGN and U+017F
+      LONG S: a stored value holding one may match an ASCII term here where the scan said no.)
+    - PostgreSQL: the `icontains` itself, which the pg_trgm index answers.
+    - A term under 3 characters has no trigram: the plain scan.
+
+    The FTS5 ids are every workspace's: the caller's own filter (the workspace, or the offer for
+    scores) keeps another workspace's leads out.
+    """
+    prefix = f"{through}__" if through else ""
+    if not _fts_answers(term):
+        return _lead_matches(term, prefix=prefix)
+    indexed = Q(**{f"{prefix}pk__in": RawSQL(_FTS_MATCH_SQL, [fts_phrase(term)])})
+    return indexed if term.isascii() else indexed & _lead_matches(term, prefix=prefix)
+
+
+def _lead_id_among(model: type[models.Model], field: str, leads: QuerySet[Lead]) -> Q:
+    """`model.field` (a lead id) is one of `leads`, for PostgreSQL: `= ANY(ARRAY(subquery))` runs
+    the subquery once, first, and probes an index per id. With `IN (subquery)` and the few matches
+    the pg_trgm index finds, the planner still preferred walking (or sorting) every score of the
+    offer: 240-670 ms for a page at 100k leads where this takes a few."""
+    sql, params = leads.order_by().values("pk").query.sql_with_params()
+    quote = connection.ops.quote_name
+    column = f"{quote(model._meta.db_table)}.{quote(model._meta.get_field(field).column)}"
+    return Q(RawSQL(f"{column} = ANY(ARRAY({sql}))", params, output_field=models.BooleanField()))
+
+
+def _search_filter(terms: Sequence[str], *, model: type[models.Model], field: str,
+                   through: str = "") -> tuple[Q, bool]:
+    """Rows of `model` whose lead (`field`, reached as `through`) contains every term, and whether
+    the filter starts from the index's matches (the first term in few leads; the other terms are
+    then tested on its matches only)."""
+    prefix = f"{through}__" if through else ""
+    driver = next((term for term in terms if _in_few_leads(term, SEARCH_INDEX_PAGE_MAX)), None)
+    match = Q()
+    for term in terms:
+        if term != driver:
+            match &= _lead_matches(term, prefix=prefix)
+        elif connection.vendor == "postgresql":
+            match &= _lead_id_among(model, field, Lead.objects.filter(lead_search(term)))
+        else:
+            match &= lead_search(term, through=through)
+    return match, driver is not None
+
+
+def _by_score_not_walked(ordering: Sequence[str]) -> list[str | OrderBy]:
+    """The same order with the score written `score + 0`, which no index holds: the database then
+    probes the matches' scores and sorts them, instead of walking the score index best first and
+    testing every score against the matches."""
+    out: list[str | OrderBy] = []
+    for item in ordering:
+        if item.removeprefix("-") == "score":
+            out.append((F("score") + 0).desc() if item.startswith("-") else (F("score") + 0).asc())
+        else:
+            out.append(item)
+    return out
+
+
+def leads_search(leads: QuerySet[Lead], *, terms: Sequence[str]) -> QuerySet[Lead]:
+    """The `leads` (a `lead_list`, maybe filtered further) that contain every one of `terms`, each
+    in any searched field (`lead_search`), in the order `leads` already has."""
+    if not terms:
+        return leads
+    match, from_index = _search_filter(terms, model=Lead, field="id")
+    if not from_index or connection.vendor != "sqlite":
+        return leads.filter(match)
+    # Given `workspace_id = ?` and an order, SQLite walks the workspace's (workspace, created_at)
+    # index in that order and tests every lead against the matches. So the filters go into a
+    # subquery (no order: it starts from the matches), and the page reads those rows by id and sorts.
+    ordering = leads.query.order_by or Lead._meta.ordering
+    return _lead_rows().filter(pk__in=leads.filter(match).order_by().values("pk")).order_by(*ordering)
 
 
 _ATTRIBUTE_KEYS_SQL = {
@@ -103,16 +259,6 @@ class ResultFilters:
     ordering: str = "-score"
 
 
-SEARCH_FIELDS = ("name", "company", "role", "industry", "location", "email")
-
-
-def _lead_matches(term: str, *, prefix: str = "") -> Q:
-    match = Q()
-    for field in SEARCH_FIELDS:
-        match |= Q(**{f"{prefix}{field}__icontains": term})
-    return match
-
-
 def _current_scores(*, workspace: Workspace, offer: Offer, filters: ResultFilters) -> QuerySet[Score]:
     """Current scores for one offer with every filter but the text search.
 
@@ -137,23 +283,34 @@ def _current_scores(*, workspace: Workspace, offer: Offer, filters: ResultFilter
 def score_results(*, workspace: Workspace, offer: Offer, filters: ResultFilters) -> QuerySet[Score]:
     """Current scores for one offer, best first, with their leads joined in (no N+1)."""
     scores = _current_scores(workspace=workspace, offer=offer, filters=filters).select_related("lead")
+    ordering = RESULT_ORDERINGS[filters.ordering]
     if filters.search:
-        # Walking the score index in order and joining each lead finds a page's matches quickly.
-        scores = scores.filter(_lead_matches(filters.search, prefix="lead__"))
-    return scores.order_by(*RESULT_ORDERINGS[filters.ordering])
+        match, from_index = _search_filter([filters.search], model=Score, field="lead", through="lead")
+        scores = scores.filter(match)
+        if from_index:
+            return scores.order_by(*_by_score_not_walked(ordering))
+    return scores.order_by(*ordering)
 
 
 def score_results_count(*, workspace: Workspace, offer: Offer, filters: ResultFilters) -> int:
     """How many rows `score_results` has, counted the cheap way for each filter.
 
-    With a text search, counting through the join visits every lead in score order, at random
-    places in the table; reading the workspace's leads in table order once and probing the scores'
-    (lead, offer) index counts the same rows 2–3x faster at a million leads.
+    With a text search the FTS5 index (SQLite) gives the matching lead ids directly, and so does
+    the pg_trgm index for a term in few leads (PostgreSQL). Otherwise, counting through the join
+    visits every lead in score order, at random places in the table; reading the workspace's
+    matching leads once (in table order, or from the pg_trgm index) and probing the scores' (lead,
+    offer) index counts the same rows 2–3x faster at a million leads.
     """
     scores = _current_scores(workspace=workspace, offer=offer, filters=filters)
-    if filters.search:
-        matching_leads = Lead.objects.filter(workspace=workspace).filter(_lead_matches(filters.search))
-        scores = scores.filter(lead_id__in=matching_leads.values("pk"))
+    term = filters.search
+    if term and _fts_answers(term):
+        scores = scores.filter(lead_search(term, through="lead"))
+    elif term:
+        matching_leads = Lead.objects.filter(workspace=workspace).filter(lead_search(term))
+        if connection.vendor == "postgresql" and _in_few_leads(term, SEARCH_INDEX_PAGE_MAX):
+            scores = scores.filter(_lead_id_among(Score, "lead", matching_leads))
+        else:
+            scores = scores.filter(lead_id__in=matching_leads.values("pk"))
     return scores.count()
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_yasg import openapi
 from drf_yasg.utils import swagger_auto_schema
+from rest_framework import filters as drf_filters
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -96,6 +97,15 @@ class LeadFilter(filters.FilterSet):
         fields = ["name", "role", "company", "industry", "location", "email"]
 
 
+class LeadSearchFilter(drf_filters.SearchFilter):
+    """`?search=` split into terms as DRF's SearchFilter does (spaces and commas; quotes keep a
+    phrase); the search selector finds the leads with every term, each in any searched field."""
+
+    def filter_queryset(self, request: Request, queryset: Any, view: Any) -> Any:
+        terms = self.get_search_terms(request)
+        return selectors.leads_search(queryset, terms=terms) if terms else queryset
+
+
 def _int_param(request: Request, name: str, *, low: int = 0, high: int = 100) -> int | None:
     raw = request.query_params.get(name)
     if raw in (None, ""):
@@ -151,7 +161,9 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
 
     serializer_class = s.LeadSerializer
     filterset_class = LeadFilter
-    search_fields = ["name", "company", "role", "industry", "location", "email"]
+    # Ordering before the search: the search picks its plan knowing the page's order.
+    filter_backends = [filters.DjangoFilterBackend, drf_filters.OrderingFilter, LeadSearchFilter]
+    search_fields = list(selectors.SEARCH_FIELDS)
     ordering_fields = ["created_at", "name", "company", "id"]
     parser_classes = [BoundedJSONParser, FormParser, MultiPartParser]
 
@@ -165,6 +177,13 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
             self.throttle_scope = self.action
             return [ScopedRateThrottle()]
         return super().get_throttles()
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        ids = self.filter_queryset(self.get_queryset()).values_list("pk", flat=True)
+        page_ids = self.paginate_queryset(ids)
+        page = selectors.leads_in_order(ids=list(ids) if page_ids is None else page_ids)
+        data = self.get_serializer(page, many=True).data
+        return Response(data) if page_ids is None else self.get_paginated_response(data)
 
     def perform_update(self, serializer: s.LeadSerializer) -> None:
         serializer.instance = leads.lead_update(lead=serializer.instance, data=serializer.validated_data)
