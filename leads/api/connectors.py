@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from leads.api.serializers import MAX_ID, JobSerializer
 from leads.api.views import ERROR_RESPONSE
-from leads.api.workspace import request_workspace
+from leads.tenancy import request_workspace
 from leads.exceptions import LeadsError
 from leads.models import HubSpotConnector, Job
 from leads.services import connectors

@@ -24,7 +24,7 @@ from leads import selectors
 from leads.api import serializers as s
 from leads.api.negotiation import OwnFormatNegotiation
 from leads.api.pagination import CountedQuerySet
-from leads.api.workspace import request_workspace
+from leads.tenancy import request_workspace
 from leads.exceptions import ImportFileError, LeadsError
 from leads.models import Job, Lead, Offer
 from leads.queue import IMPORT
