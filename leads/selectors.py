@@ -101,6 +101,9 @@ class ResultFilters:
     max_score: int | None = None
     search: str | None = None
     ordering: str = "-score"
+    #: The dashboard's filters on the lead (a join, like the search): a member's id, an industry.
+    owner: int | None = None
+    industry: str | None = None
 
 
 SEARCH_FIELDS = ("name", "company", "role", "industry", "location", "email")
@@ -140,7 +143,23 @@ def score_results(*, workspace: Workspace, offer: Offer, filters: ResultFilters)
     if filters.search:
         # Walking the score index in order and joining each lead finds a page's matches quickly.
         scores = scores.filter(_lead_matches(filters.search, prefix="lead__"))
+    scores = scores.filter(_lead_fields(filters, prefix="lead__"))
     return scores.order_by(*RESULT_ORDERINGS[filters.ordering])
+
+
+def _lead_fields(filters: ResultFilters, *, prefix: str = "") -> Q:
+    match = Q()
+    if filters.owner is not None:
+        match &= Q(**{f"{prefix}owner_id": filters.owner})
+    if filters.industry:
+        match &= Q(**{f"{prefix}industry__iexact": filters.industry})
+    return match
+
+
+def score_results_after(scores: QuerySet[Score], *, score: int, lead_id: int) -> QuerySet[Score]:
+    """The rows of best-first `scores` after (score, lead_id): a keyset page, which the results
+    index answers as a range at any depth (OFFSET walks every skipped row)."""
+    return scores.filter(Q(score__lt=score) | Q(score=score, lead_id__gt=lead_id))
 
 
 def score_results_count(*, workspace: Workspace, offer: Offer, filters: ResultFilters) -> int:
@@ -151,8 +170,10 @@ def score_results_count(*, workspace: Workspace, offer: Offer, filters: ResultFi
     (lead, offer) index counts the same rows 2–3x faster at a million leads.
     """
     scores = _current_scores(workspace=workspace, offer=offer, filters=filters)
-    if filters.search:
-        matching_leads = Lead.objects.filter(workspace=workspace).filter(_lead_matches(filters.search))
+    if filters.search or filters.owner is not None or filters.industry:
+        matching_leads = Lead.objects.filter(workspace=workspace).filter(_lead_fields(filters))
+        if filters.search:
+            matching_leads = matching_leads.filter(_lead_matches(filters.search))
         scores = scores.filter(lead_id__in=matching_leads.values("pk"))
     return scores.count()
 
