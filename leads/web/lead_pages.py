@@ -134,6 +134,13 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
         back = reverse("web:top-leads")
     ids = [i for i in (int_or_none(raw) for raw in request.POST.getlist("lead")) if i is not None][:BULK_MAX]
     action = request.POST.get("action", "")
+    if action == "score_new":
+        # Every lead without a current score for the offer, or whose score went stale.
+        offer = _chosen_offer(_offers(workspace), request.POST.get("offer"))
+        if offer is None:
+            raise LeadsError(selectors.NO_OFFER, code="no_offer", status_code=400)
+        start = scoring.score_job_start(workspace=workspace, user=request.user, offer=offer)
+        return redirect("web:job", job_id=start.job.pk)
     if not ids:
         return error_page(request, 400, NOTHING_SELECTED)
     chosen = list(selectors.lead_list(workspace=workspace).filter(pk__in=ids))
