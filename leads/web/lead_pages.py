@@ -155,7 +155,8 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
         return redirect("web:job", job_id=start.job.pk)
     if action in ("owner", "status"):
         raw = request.POST.get(action) or None
-        form = LeadSerializer(data={action: raw}, partial=True, context={"workspace": workspace})
+        # Checked against one of the leads: only the one field changes, so the others stay valid.
+        form = LeadSerializer(chosen[0], data={action: raw}, partial=True, context={"workspace": workspace})
         try:
             data = validated(form)
         except serializers.ValidationError as exc:

@@ -8,6 +8,6 @@ document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
     data: { labels: data.labels, datasets: [{ label: canvas.getAttribute("aria-label"), data: data.values,
       borderColor: "#1f5fbf", backgroundColor: "rgba(31,95,191,0.35)", fill: false, tension: 0.2 }] },
     options: { animation: false, maintainAspectRatio: false, plugins: { legend: { display: false } },
-      scales: { y: { beginAtZero: true, suggestedMax: canvas.dataset.max ? Number(canvas.dataset.max) : undefined } } }
+      scales: { y: { beginAtZero: true, ticks: { precision: 0 }, suggestedMax: canvas.dataset.max ? Number(canvas.dataset.max) : undefined } } }
   });
 });
