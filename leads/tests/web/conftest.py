@@ -29,8 +29,9 @@ def scored_workspace(name: str, username: str, *, leads: int = 3) -> Site:
     workspace = access.workspace
     offer = Offer.objects.create(workspace=workspace, name=f"{name} offer", ideal_use_cases=["B2B SaaS"],
                                  value_props=["More meetings"])
-    rows = [LeadFactory(workspace=workspace, role=role, email=f"{username}{i}@example.com")
-            for i, role in enumerate(["CEO", "VP Sales", "Intern", "CTO", "Analyst"][:leads] * (leads // 5 + 1))][:leads]
+    roles = ["CEO", "VP Sales", "Intern", "CTO", "Analyst"]
+    rows = [LeadFactory(workspace=workspace, role=roles[i % len(roles)], email=f"{username}{i}@example.com")
+            for i in range(leads)]
     for lead in rows:
         lead_score_now(lead=lead, offer=offer)
     client = Client()
