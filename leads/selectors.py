@@ -158,8 +158,9 @@ def _lead_fields(filters: ResultFilters, *, prefix: str = "") -> Q:
 
 def score_results_after(scores: QuerySet[Score], *, score: int, lead_id: int) -> QuerySet[Score]:
     """The rows of best-first `scores` after (score, lead_id): a keyset page, which the results
-    index answers as a range at any depth (OFFSET walks every skipped row)."""
-    return scores.filter(Q(score__lt=score) | Q(score=score, lead_id__gt=lead_id))
+    index answers as a range at any depth (OFFSET walks every skipped row). The plain `score <=`
+    bound is what lets the planner seek into the index instead of testing the OR on every entry."""
+    return scores.filter(Q(score__lte=score) & (Q(score__lt=score) | Q(score=score, lead_id__gt=lead_id)))
 
 
 def score_results_count(*, workspace: Workspace, offer: Offer, filters: ResultFilters) -> int:
@@ -190,6 +191,17 @@ def scores_in_order(*, ids: list[int]) -> list[Score]:
     joined to their leads — a deep page costs an index scan, not a join per skipped row.
     """
     by_id = Score.objects.select_related("lead", "lead__engagement").in_bulk(ids)
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+LISTED_SCORE_FIELDS = ("id", "lead_id", "offer_id", "score", "intent", "stage", "lead__id", "lead__name",
+                       "lead__company", "lead__role", "lead__industry", "lead__status", "lead__owner_id")
+
+
+def scores_listed(*, ids: list[int]) -> list[Score]:
+    """`scores_in_order` for a list of leads (the dashboard's): only the columns a row shows, so no
+    breakdown, bio or attributes is read and decoded for the page."""
+    by_id = Score.objects.select_related("lead").only(*LISTED_SCORE_FIELDS).in_bulk(ids)
     return [by_id[pk] for pk in ids if pk in by_id]
 
 

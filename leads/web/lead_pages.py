@@ -89,7 +89,7 @@ def top_leads(request: HttpRequest) -> HttpResponse:
     if cursor is not None:
         scores = selectors.score_results_after(scores, score=cursor[0], lead_id=cursor[1])
     ids = list(scores.values_list("pk", flat=True)[:PAGE_SIZE + 1])
-    rows = selectors.scores_in_order(ids=ids[:PAGE_SIZE])
+    rows = selectors.scores_listed(ids=ids[:PAGE_SIZE])
     names = {member.pk: member.username for member in members}
     query = request.GET.copy()
     query.pop("after", None)
@@ -102,7 +102,8 @@ def top_leads(request: HttpRequest) -> HttpResponse:
         "rows": [(row, names.get(row.lead.owner_id, "")) for row in rows], "filters": filters,
         "total": selectors.score_results_count(workspace=workspace, offer=offer, filters=filters),
         "stages": list(selectors.stage_list(workspace=workspace).values_list("stage", "name")),
-        "next_query": next_query, "first_query": query.urlencode() if cursor is not None else None,
+        "next_query": next_query, "lead_url": reverse("web:lead", args=[0]).replace("/0/", "/"),
+        "first_query": query.urlencode() if cursor is not None else None,
         "export_query": query.urlencode(),
     })
     return page(request, "web/top_leads.html", context)
@@ -177,8 +178,9 @@ def _lead_context(request: HttpRequest, workspace: Workspace, lead: Lead) -> dic
     offers = _offers(workspace)
     offer = _chosen_offer(offers, request.GET.get("offer") or request.POST.get("offer"))
     current = selectors.current_score(lead=lead, offer=offer) if offer is not None else None
-    history = list(selectors.score_history(workspace=workspace, lead=lead, offer=offer)[:HISTORY_POINTS]) \
-        if offer is not None else []
+    # The chart and its table need three columns of each past score, not their breakdowns.
+    history = list(selectors.score_history(workspace=workspace, lead=lead, offer=offer).select_related(None)
+                   .only("id", "created_at", "score", "cause")[:HISTORY_POINTS]) if offer is not None else []
     chart = {"labels": [s.created_at.strftime("%Y-%m-%d %H:%M") for s in reversed(history)],
              "values": [s.score for s in reversed(history)]}
     return {
