@@ -60,8 +60,6 @@ def form_errors(exc: serializers.ValidationError | LeadsError | Exception) -> di
         detail = exc.detail
     elif isinstance(exc, LeadsError):
         detail = exc.details or {"__all__": [exc.message]}
-        if exc.details and "__all__" not in detail:
-            detail = {**detail, "__all__": [exc.message]}
     else:
         detail = {"__all__": [str(exc)]}
     if not isinstance(detail, dict):
@@ -74,6 +72,11 @@ def form_errors(exc: serializers.ValidationError | LeadsError | Exception) -> di
         elif not isinstance(messages, list | tuple):
             messages = [messages]
         flat.setdefault(key, []).extend(str(m) for m in messages)
+    if isinstance(exc, LeadsError) and exc.details:
+        # The sentence too, unless it only repeats a field's message.
+        said = [m for ms in flat.values() for m in ms]
+        if not any(exc.message.endswith(m) for m in said):
+            flat = {"__all__": [exc.message], **flat}
     return flat
 
 

@@ -15,7 +15,8 @@ from leads import selectors
 from leads.api.serializers import LeadSerializer, members_of
 from leads.exceptions import LeadsError
 from leads.models import Lead, LeadStatus, Offer, Workspace
-from leads.services import csv_export, leads, scoring
+from leads.scoring.stages import DISQUALIFIED
+from leads.services import csv_export, leads, score_store, scoring
 from leads.services.engagement import engagement_summary
 from leads.web.base import error_page, form_errors, int_or_none, json_object, page, validated, web_page, workspace_of
 from leads.web.breakdown import breakdown_of
@@ -192,6 +193,8 @@ def _lead_context(request: HttpRequest, workspace: Workspace, lead: Lead) -> dic
         "engagement": engagement_summary(getattr(lead, "engagement", None)),
         "members": list(members_of(workspace).only("id", "username")), "statuses": LeadStatus.choices,
         "attributes": sorted(lead.attributes.items()) if isinstance(lead.attributes, dict) else [],
+        "stages": [*selectors.stage_list(workspace=workspace).values_list("stage", "name"),
+                   (DISQUALIFIED, "Disqualified")],
     }
 
 
@@ -242,6 +245,20 @@ def lead_rescore(request: HttpRequest, lead_id: int) -> HttpResponse:
         raise LeadsError(selectors.NO_OFFER, code="no_offer", status_code=400)
     scoring.lead_score_now(lead=lead, offer=offer)
     return redirect(_lead_url(lead, str(offer.pk)))
+
+
+@require_POST
+@web_page
+def lead_stage(request: HttpRequest, lead_id: int) -> HttpResponse:
+    """Set the lead's stage for the offer by hand ("" hands it back to the stage criteria)."""
+    workspace = workspace_of(request)
+    lead = _lead_or_404(workspace, lead_id)
+    offer = _chosen_offer(_offers(workspace), request.POST.get("offer"))
+    current = selectors.current_score(lead=lead, offer=offer) if offer is not None else None
+    if current is None:
+        raise LeadsError(score_store.NO_SCORE_YET, code="no_score", status_code=404)
+    score_store.score_stage_set(score=current, stage=request.POST.get("stage") or None, user=request.user)
+    return redirect(_lead_url(lead, str(current.offer_id)))
 
 
 @web_page

@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from leads.models import Lead, Offer, ScoringRule, Workflow
+from leads.models import Job, Lead, Offer, ScoringRule, Workflow
 from leads.services.scoring_models import stage_create
 from leads.services.workspaces import workspace_member_ensure
 
@@ -109,6 +109,15 @@ def test_a_day_in_the_dashboard(live_server, page: Page, tmp_path: Path) -> None
     expect(page.locator("#row-errors")).to_contain_text("not-an-email")
     shot(page, "03-import-finished")
     assert Lead.objects.filter(workspace=access.workspace).count() == 5
+
+    # Live progress: a job still running is polled (htmx) until it finishes, without a reload.
+    running = Job.objects.create(workspace=access.workspace, kind=Job.Kind.IMPORT, status=Job.Status.RUNNING,
+                                 total=10, processed=4, params={"filename": "big.csv"})
+    page.goto(f"{base}/app/jobs/{running.pk}/")
+    expect(page.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "40")
+    Job.objects.filter(pk=running.pk).update(status=Job.Status.SUCCEEDED, processed=10, created=10)
+    expect(page.locator("#job-status")).to_have_text("succeeded", timeout=5_000)
+    expect(page.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
 
     # Score the new leads, then filter top leads.
     page.goto(f"{base}/app/")

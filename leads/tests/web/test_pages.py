@@ -209,7 +209,7 @@ class TestLeadPage:
         lead = other_site.leads[0]
         for url in (reverse("web:lead", args=[lead.pk]),):
             assert site.client.get(url).status_code == 404
-        for name in ("web:lead-edit", "web:lead-rescore"):
+        for name in ("web:lead-edit", "web:lead-rescore", "web:lead-stage"):
             assert site.client.post(reverse(name, args=[lead.pk]), {"name": "x"}).status_code == 404
         assert Lead.objects.get(pk=lead.pk).name != "x"
 
@@ -223,6 +223,17 @@ class TestLeadPage:
         response = site.client.post(reverse("web:lead-rescore", args=[lead.pk]))
         assert response.status_code == 302
         assert lead.scores.get(is_current=True).stale_cause == ""
+
+    def test_set_the_stage_by_hand_and_back(self, site: Site) -> None:
+        lead = site.leads[0]
+        response = site.client.post(reverse("web:lead-stage", args=[lead.pk]), {"stage": "disqualified"})
+        assert response.status_code == 302
+        current = lead.scores.get(is_current=True)
+        assert current.stage == "disqualified" and current.stage_set_at is not None
+        site.client.post(reverse("web:lead-stage", args=[lead.pk]), {"stage": ""})
+        assert lead.scores.get(is_current=True).stage_set_at is None
+        response = site.client.post(reverse("web:lead-stage", args=[lead.pk]), {"stage": "nope"})
+        assert response.status_code == 400 and b"nope" in response.content
 
     def test_an_invalid_edit_shows_its_error(self, site: Site) -> None:
         lead = site.leads[0]
