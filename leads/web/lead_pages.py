@@ -12,11 +12,11 @@ from django.views.decorators.http import require_GET, require_POST
 from rest_framework import serializers
 
 from leads import selectors
-from leads.api.serializers import LeadSerializer, members_of
+from leads.api.serializers import LeadSerializer, TaskSerializer, members_of
 from leads.exceptions import LeadsError
-from leads.models import Lead, LeadStatus, Offer, Workspace
+from leads.models import Lead, LeadStatus, Offer, Task, Workspace
 from leads.scoring.stages import DISQUALIFIED
-from leads.services import csv_export, leads, score_store, scoring
+from leads.services import automations, csv_export, leads, score_store, scoring
 from leads.services.engagement import engagement_summary
 from leads.web.base import error_page, form_errors, int_or_none, json_object, page, validated, web_page, workspace_of
 from leads.web.breakdown import breakdown_of
@@ -192,6 +192,7 @@ def _lead_context(request: HttpRequest, workspace: Workspace, lead: Lead) -> dic
         "tasks": list(selectors.task_list(workspace=workspace).filter(lead=lead)[:LEAD_TASKS]),
         "engagement": engagement_summary(getattr(lead, "engagement", None)),
         "members": list(members_of(workspace).only("id", "username")), "statuses": LeadStatus.choices,
+        "priorities": Task.Priority.choices,
         "attributes": sorted(lead.attributes.items()) if isinstance(lead.attributes, dict) else [],
         "stages": [*selectors.stage_list(workspace=workspace).values_list("stage", "name"),
                    (DISQUALIFIED, "Disqualified")],
@@ -259,6 +260,27 @@ def lead_stage(request: HttpRequest, lead_id: int) -> HttpResponse:
         raise LeadsError(score_store.NO_SCORE_YET, code="no_score", status_code=404)
     score_store.score_stage_set(score=current, stage=request.POST.get("stage") or None, user=request.user)
     return redirect(_lead_url(lead, str(current.offer_id)))
+
+
+@require_POST
+@web_page
+def lead_task_add(request: HttpRequest, lead_id: int) -> HttpResponse:
+    """A follow-up task on this lead, validated as the API's POST /api/tasks/ is."""
+    workspace = workspace_of(request)
+    lead = _lead_or_404(workspace, lead_id)
+    data = {"lead": lead.pk, "title": request.POST.get("title", ""),
+            "priority": request.POST.get("priority") or "normal", "assignee": request.POST.get("assignee") or None}
+    if request.POST.get("due"):
+        data["due"] = request.POST["due"]
+    form = TaskSerializer(data=data, context={"workspace": workspace})
+    try:
+        values = validated(form)
+        values.pop("lead", None)
+        automations.task_create(workspace=workspace, user=request.user, lead=lead, data=values)
+    except (serializers.ValidationError, LeadsError) as exc:
+        context = {**_lead_context(request, workspace, lead), "errors": form_errors(exc)}
+        return page(request, "web/lead.html", context, status=400)
+    return redirect(_lead_url(lead, request.POST.get("offer")))
 
 
 @web_page

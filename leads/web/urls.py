@@ -21,6 +21,7 @@ urlpatterns = [
     path("leads/<int:lead_id>/edit/", lead.lead_edit, name="lead-edit"),
     path("leads/<int:lead_id>/rescore/", lead.lead_rescore, name="lead-rescore"),
     path("leads/<int:lead_id>/stage/", lead.lead_stage, name="lead-stage"),
+    path("leads/<int:lead_id>/tasks/", lead.lead_task_add, name="lead-task-add"),
     path("upload/", ws.upload, name="upload"),
     path("jobs/<int:job_id>/", ws.job_detail, name="job"),
     path("jobs/<int:job_id>/progress/", ws.job_progress, name="job-progress"),

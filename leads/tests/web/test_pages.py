@@ -209,7 +209,7 @@ class TestLeadPage:
         lead = other_site.leads[0]
         for url in (reverse("web:lead", args=[lead.pk]),):
             assert site.client.get(url).status_code == 404
-        for name in ("web:lead-edit", "web:lead-rescore", "web:lead-stage"):
+        for name in ("web:lead-edit", "web:lead-rescore", "web:lead-stage", "web:lead-task-add"):
             assert site.client.post(reverse(name, args=[lead.pk]), {"name": "x"}).status_code == 404
         assert Lead.objects.get(pk=lead.pk).name != "x"
 
@@ -234,6 +234,16 @@ class TestLeadPage:
         assert lead.scores.get(is_current=True).stage_set_at is None
         response = site.client.post(reverse("web:lead-stage", args=[lead.pk]), {"stage": "nope"})
         assert response.status_code == 400 and b"nope" in response.content
+
+    def test_add_a_task_to_the_lead(self, site: Site) -> None:
+        lead = site.leads[0]
+        response = site.client.post(reverse("web:lead-task-add", args=[lead.pk]),
+                                    {"title": "Call back", "due": "2030-01-02T09:30", "priority": "high"})
+        assert response.status_code == 302
+        task = Task.objects.get(lead=lead)
+        assert task.title == "Call back" and task.priority == "high" and task.due.year == 2030
+        response = site.client.post(reverse("web:lead-task-add", args=[lead.pk]), {"title": ""})
+        assert response.status_code == 400 and b"title" in response.content
 
     def test_an_invalid_edit_shows_its_error(self, site: Site) -> None:
         lead = site.leads[0]
