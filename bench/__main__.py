@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import floors, phases, report
+from bench import dashboard, floors, phases, report
 from bench.client import Api, BenchError
 from bench.generate import DEFAULT_SEED, write_csv
 from bench.memory import TreeSampler
@@ -44,11 +44,12 @@ from bench.stack import HOST, REPO, Stack, free_port, kill_group
 
 RESULTS_DIR = Path(__file__).absolute().parent / "results"
 SMALL_MAX = 100_000  # sizes up to this get `runs` runs; larger ones `large_runs`
-PHASES = ("import", "score", "custom_model", "results", "export", "distribution", "automations", "openai")
+PHASES = ("import", "score", "custom_model", "results", "export", "distribution", "automations", "openai",
+          "dashboard")
 # Phases run on the leads of each size (the rest: openai, on its own stack).
-SIZE_PHASES = {"import", "score", "custom_model", "results", "export", "distribution", "automations"}
+SIZE_PHASES = {"import", "score", "custom_model", "results", "export", "distribution", "automations", "dashboard"}
 # Phases that need every lead scored by the default model first.
-AFTER_SCORE = {"custom_model", "results", "export", "distribution"}
+AFTER_SCORE = {"custom_model", "results", "export", "distribution", "dashboard"}
 
 
 @dataclass
@@ -242,6 +243,9 @@ def run_sizes(config: Config, root: Path, csvs: dict[int, Path], data: dict[str,
                         sampler.window()
                         queries = phases.measure_results(api, reps=config.results_reps)
                         data["results"] = {"leads": size, "queries": queries, "memory": sampler.window().as_dict()}
+                    if size == largest and run == 1 and "dashboard" in want:
+                        data["dashboard"] = {"leads": size, "pages": dashboard.measure_dashboard(
+                            stack, offer["id"], reps=config.results_reps)}
                     # After export and results, so their figures are taken on the database they always were
                     # (one offer's scores); the custom model's scores then sit beside the default's.
                     custom_offer_id = None

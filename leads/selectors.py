@@ -257,6 +257,9 @@ class ResultFilters:
     max_score: int | None = None
     search: str | None = None
     ordering: str = "-score"
+    #: The dashboard's filters on the lead (a join, like the search): a member's id, an industry.
+    owner: int | None = None
+    industry: str | None = None
 
 
 def _current_scores(*, workspace: Workspace, offer: Offer, filters: ResultFilters) -> QuerySet[Score]:
@@ -284,12 +287,29 @@ def score_results(*, workspace: Workspace, offer: Offer, filters: ResultFilters)
     """Current scores for one offer, best first, with their leads joined in (no N+1)."""
     scores = _current_scores(workspace=workspace, offer=offer, filters=filters).select_related("lead")
     ordering = RESULT_ORDERINGS[filters.ordering]
+    scores = scores.filter(_lead_fields(filters, prefix="lead__"))
     if filters.search:
         match, from_index = _search_filter([filters.search], model=Score, field="lead", through="lead")
         scores = scores.filter(match)
         if from_index:
             return scores.order_by(*_by_score_not_walked(ordering))
     return scores.order_by(*ordering)
+
+
+def _lead_fields(filters: ResultFilters, *, prefix: str = "") -> Q:
+    match = Q()
+    if filters.owner is not None:
+        match &= Q(**{f"{prefix}owner_id": filters.owner})
+    if filters.industry:
+        match &= Q(**{f"{prefix}industry__iexact": filters.industry})
+    return match
+
+
+def score_results_after(scores: QuerySet[Score], *, score: int, lead_id: int) -> QuerySet[Score]:
+    """The rows of best-first `scores` after (score, lead_id): a keyset page, which the results
+    index answers as a range at any depth (OFFSET walks every skipped row). The plain `score <=`
+    bound is what lets the planner seek into the index instead of testing the OR on every entry."""
+    return scores.filter(Q(score__lte=score) & (Q(score__lt=score) | Q(score=score, lead_id__gt=lead_id)))
 
 
 def score_results_count(*, workspace: Workspace, offer: Offer, filters: ResultFilters) -> int:
@@ -311,6 +331,9 @@ def score_results_count(*, workspace: Workspace, offer: Offer, filters: ResultFi
             scores = scores.filter(_lead_id_among(Score, "lead", matching_leads))
         else:
             scores = scores.filter(lead_id__in=matching_leads.values("pk"))
+    if filters.owner is not None or filters.industry:
+        scores = scores.filter(lead_id__in=Lead.objects.filter(workspace=workspace).filter(_lead_fields(filters))
+                               .values("pk"))
     return scores.count()
 
 
@@ -326,6 +349,17 @@ def scores_in_order(*, ids: list[int]) -> list[Score]:
     joined to their leads — a deep page costs an index scan, not a join per skipped row.
     """
     by_id = Score.objects.select_related("lead", "lead__engagement").in_bulk(ids)
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+LISTED_SCORE_FIELDS = ("id", "lead_id", "offer_id", "score", "intent", "stage", "lead__id", "lead__name",
+                       "lead__company", "lead__role", "lead__industry", "lead__status", "lead__owner_id")
+
+
+def scores_listed(*, ids: list[int]) -> list[Score]:
+    """`scores_in_order` for a list of leads (the dashboard's): only the columns a row shows, so no
+    breakdown, bio or attributes is read and decoded for the page."""
+    by_id = Score.objects.select_related("lead").only(*LISTED_SCORE_FIELDS).in_bulk(ids)
     return [by_id[pk] for pk in ids if pk in by_id]
 
 

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 
 from leads.api import ops
 from leads.api.docs import schema_view
@@ -23,4 +24,6 @@ urlpatterns = [
     path("ready/", ops.ready, name="ready"),
     path("metrics", MetricsView.as_view(), name="metrics"),
     *alias_urlpatterns,
+    path("app/", include("leads.web.urls")),
+    path("", RedirectView.as_view(url="/app/", permanent=False), name="home"),
 ]

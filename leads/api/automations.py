@@ -15,9 +15,9 @@ from rest_framework.views import APIView
 from leads import selectors
 from leads.api import serializers as s
 from leads.api.views import ERROR_RESPONSE, WorkspaceScopedMixin, _int_param, unknown_lead_ids
-from leads.api.workspace import request_workspace
 from leads.models import Task, Workflow, WorkflowExecution
 from leads.services import automations
+from leads.tenancy import request_workspace
 
 RECENT_DEFAULT = 20
 RECENT_MAX = 200

@@ -17,11 +17,11 @@ from rest_framework.views import APIView
 from leads.api.fields import StrictCharField
 from leads.api.serializers import MAX_ID, JobSerializer
 from leads.api.views import ERROR_RESPONSE
-from leads.api.workspace import request_workspace
 from leads.exceptions import LeadsError
 from leads.models import HubSpotConnector, Job
 from leads.services import connectors
 from leads.services.jobs import job_wait
+from leads.tenancy import request_workspace
 
 SYNC_FAILED_FALLBACK = "The HubSpot sync failed."
 

@@ -26,12 +26,12 @@ from leads.api import serializers as s
 from leads.api.negotiation import OwnFormatNegotiation
 from leads.api.pagination import CountedQuerySet
 from leads.api.parsers import BoundedJSONParser
-from leads.api.workspace import request_workspace
 from leads.exceptions import ImportFileError, LeadsError
 from leads.models import Job, Lead, Offer
 from leads.queue import IMPORT
 from leads.services import csv_export, jobs, leads, offers, scoring
 from leads.services.intent import intent_provider_from_settings, scoring_method
+from leads.tenancy import request_workspace
 
 SCORE_RESPONSE_MAX_RESULTS = 1000
 IMPORT_RESPONSE_MAX_LEADS = 500

@@ -89,3 +89,28 @@ def lead_update(*, lead: Lead, data: dict[str, Any], cause: str = ScoreCause.MAN
 
 def lead_delete(*, lead: Lead) -> None:
     lead.delete()
+
+
+def lead_create(*, workspace: Any, data: dict[str, Any]) -> Lead:
+    """One lead typed in by a person: validated, its dedupe key set; a twin (same email, or same name
+    and company) is a 409 rather than a second row, as re-uploading the lead would update it."""
+    lead = Lead(workspace=workspace, **{field: data[field] for field in LEAD_EDITABLE_FIELDS if field in data})
+    lead.dedupe_key = lead_dedupe_key(name=lead.name, company=lead.company, email=lead.email)
+    lead.full_clean(exclude=["workspace", "dedupe_key", "owner"], validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            lead.save()
+    except IntegrityError as exc:
+        raise ConflictError(DUPLICATE_LEAD, code="duplicate_lead") from exc
+    return lead
+
+
+def leads_bulk_update(*, leads: list[Lead], data: dict[str, Any]) -> int:
+    """The same validated change (owner, status) applied to each lead through `lead_update`, so every
+    changed field reaches the outbox as a person's edit would; returns how many changed."""
+    changed = 0
+    for lead in leads:
+        before = lead.updated_at
+        lead_update(lead=lead, data=data)
+        changed += lead.updated_at != before
+    return changed
