@@ -357,7 +357,7 @@ def run_classifier(config: Config, data: dict[str, Any]) -> None:
             result = measure_classifier(size, seed=config.seed)
             data["classifier"].setdefault(str(size), []).append(result)
             log(f"classifier {size:,} run {run}: {result['seconds']:.2f} s ({result['leads_per_s']:,.0f} leads/s, "
-                f"{result['us_per_lead']:.1f} µs a lead)")
+                f"{result['us_per_lead']:.1f} µs a lead, {result['cpu_us_per_lead']:.1f} µs of CPU)")
 
 
 def _interrupt(signum: int, frame: object) -> None:
