@@ -4,7 +4,9 @@ For each labelled set (default: the tuning set and the held-out set in leads/tes
 prints overall agreement, recall per label, the confusion matrix (rows: the hand label, columns: the
 provider's verdict), the share of High<->Low confusions, and the Pearson correlation between the
 rule layer's points (role, industry, completeness) and the AI layer's points: a high correlation
-means the AI part re-counts what the rules already scored. No database, no network.
+means the AI part re-counts what the rules already scored. Last, the agreement of the final intent
+(rule points + AI points, High from 70, Medium from 40: the built-in default model) with the labels.
+No database, no network.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from leads.scoring.engine import intent_for
 from leads.scoring.intent.base import AI_POINTS
 from leads.scoring.intent.local import LocalIntentProvider
 from leads.scoring.rules import completeness_rule, industry_rule, role_rule
@@ -42,6 +45,7 @@ def measure(path: Path) -> dict[str, Any]:
     confusion: Counter[tuple[str, str]] = Counter()
     rule_points: list[float] = []
     ai_points: list[float] = []
+    final_agreed = 0
     for row in rows:
         lead = LeadData(**{name: row[name] for name in LEAD_FIELDS})
         offer = offers[row["offer"]]
@@ -51,6 +55,7 @@ def measure(path: Path) -> dict[str, Any]:
         hits = [hit for rule in (role_rule, industry_rule, completeness_rule) if (hit := rule(lead, offer))]
         rule_points.append(sum(hit.points for hit in hits))
         ai_points.append(AI_POINTS[result.intent])
+        final_agreed += intent_for(int(rule_points[-1] + ai_points[-1])) == row["label"]
     total = len(rows)
     agreed = sum(confusion[label, label] for label in INTENTS)
     per_label = {
@@ -60,7 +65,7 @@ def measure(path: Path) -> dict[str, Any]:
     return {
         "set": path.name, "leads": total, "agreed": agreed, "agreement": agreed / total,
         "per_label": per_label, "confusion": confusion, "high_low": high_low,
-        "correlation": statistics.correlation(rule_points, ai_points),
+        "correlation": statistics.correlation(rule_points, ai_points), "final_agreed": final_agreed,
     }
 
 
@@ -73,6 +78,8 @@ def render(result: dict[str, Any]) -> str:
         lines.append(f"  {label:>28}:  " + "  ".join(f"{result['confusion'][label, v]:>6}" for v in INTENTS))
     lines.append(f"  High<->Low confusions: {result['high_low']} ({result['high_low'] / result['leads']:.1%})")
     lines.append(f"  correlation of rule points and AI points: {result['correlation']:.2f}")
+    lines.append(f"  final intent (rules + AI, default model) agrees: {result['final_agreed']}/{result['leads']} "
+                 f"({result['final_agreed'] / result['leads']:.1%})")
     return "\n".join(lines)
 
 
