@@ -125,10 +125,10 @@ NEED_SIGNALS: tuple[Signal, ...] = _signals(
     ("no visibility", "visibility why", 3,
      r"\b(?:no |zero |little |need )visibility\b(?: \w+){0,2}|\b(?:don t|do not|nobody|no one) knows? why\b"),
     ("compliance", "audit audits flagged fined fine penalty penalties sanctioned violation violations subpoena "
-     "surveyors regulator regulators investigation investigations class", 1,
+     "surveyors investigation investigations class", 1,
      r"\b(?:(?:next |upcoming |first |annual )audits?(?: (?:in|next|this) \w+)?|audits? (?:in|next|this) \w+|"
      r"flagged|fined|penalt(?:y|ies)|"
-     r"sanctioned|violations?|subpoena|surveyors|regulators?|(?:regulatory )?investigations? (?:are up|is up)|"
+     r"sanctioned|violations?|subpoena|surveyors|(?:regulatory )?investigations? (?:are up|is up)|"
      r"class action)\b"),
     ("deadline", "deadline deadlines due court", 2,
      r"\b(?:court ordered |hard |tight )?deadlines?\b(?: \w+){0,2}|\bdue (?:in|by|next) \w+(?: \w+)?|"
