@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import dashboard, floors, phases, report
+from bench.classifier import measure_classifier
 from bench.client import Api, BenchError
 from bench.generate import DEFAULT_SEED, write_csv
 from bench.memory import TreeSampler
@@ -45,7 +46,7 @@ from bench.stack import HOST, REPO, Stack, free_port, kill_group
 RESULTS_DIR = Path(__file__).absolute().parent / "results"
 SMALL_MAX = 100_000  # sizes up to this get `runs` runs; larger ones `large_runs`
 PHASES = ("import", "score", "custom_model", "results", "export", "distribution", "automations", "openai",
-          "dashboard")
+          "dashboard", "classifier")
 # Phases run on the leads of each size (the rest: openai, on its own stack).
 SIZE_PHASES = {"import", "score", "custom_model", "results", "export", "distribution", "automations", "dashboard"}
 # Phases that need every lead scored by the default model first.
@@ -352,6 +353,16 @@ def run_openai(config: Config, root: Path, csv_path: Path, data: dict[str, Any])
             shutil.rmtree(data_dir, ignore_errors=True)
 
 
+def run_classifier(config: Config, data: dict[str, Any]) -> None:
+    """The local provider alone, in-process: `runs` cold runs per size (bench/classifier.py)."""
+    for size in config.sizes:
+        for run in range(1, config.runs_for(size) + 1):
+            result = measure_classifier(size, seed=config.seed)
+            data["classifier"].setdefault(str(size), []).append(result)
+            log(f"classifier {size:,} run {run}: {result['seconds']:.2f} s ({result['leads_per_s']:,.0f} leads/s, "
+                f"{result['us_per_lead']:.1f} µs a lead, {result['cpu_us_per_lead']:.1f} µs of CPU)")
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -363,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     data: dict[str, Any] = {
         "config": asdict(config), "machine": report.machine(), "import": {}, "import_floor": {}, "score_local": {},
-        "custom_model": {}, "distribution": {}, "export": {}, "automations": {}, "hwm": {},
+        "custom_model": {}, "distribution": {}, "export": {}, "automations": {}, "hwm": {}, "classifier": {},
         "custom_model_rules": {"template": phases.CUSTOM_MODEL_TEMPLATE,
                                "template_rules": phases.CUSTOM_MODEL_TEMPLATE_RULES,
                                "added": phases.CUSTOM_MODEL_RULES},
@@ -388,6 +399,8 @@ def main(argv: list[str] | None = None) -> int:
                 run_sizes(config, root, csvs, data)
             if "openai" in want:
                 run_openai(config, root, csvs[config.openai_leads], data)
+            if "classifier" in want:
+                run_classifier(config, data)
         except (BenchError, KeyboardInterrupt) as exc:
             failed = exc
             log(f"stopped: {exc!r}")

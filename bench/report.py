@@ -437,6 +437,22 @@ def markdown(data: dict[str, Any]) -> str:
                        f"{spec['template_rules']} rules: role level, industry fit, complete profile) plus "
                        f"{len(spec['added'])} rules: {rules}.")
 
+    classifier = data.get("classifier")
+    if classifier:
+        out += ["", "## Local classifier alone — LocalIntentProvider.classify_many, one process, cold caches", ""]
+        rows = []
+        for key in sorted(classifier, key=int):
+            runs = classifier[key]
+            rows.append([_size(int(key)), str(len(runs)), spread([r["seconds"] for r in runs], 2),
+                         spread([r["leads_per_s"] for r in runs], 0), spread([r["us_per_lead"] for r in runs], 1),
+                         spread([r["cpu_us_per_lead"] for r in runs], 1) if "cpu_us_per_lead" in runs[0] else "—"])
+        out += _table(["leads", "runs", "seconds", "leads/s", "µs a lead", "CPU µs a lead"], rows)
+        out.append("")
+        out.append("The generated leads against the bench offer, in a fresh interpreter per run (`python -m "
+                   "bench.classifier --once N`): no server, database or job, only the AI layer's verdicts and "
+                   "reasoning. *CPU µs a lead* is the process's CPU time: the figure to compare between runs on "
+                   "a shared machine, where other work stretches the wall clock.")
+
     openai = data.get("score_openai")
     if openai:
         out += ["", "## Scoring, openai provider — against leads.tests.llm_server on 127.0.0.1", ""]

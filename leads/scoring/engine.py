@@ -11,9 +11,11 @@ score 0, intent Low, its name as the reason, and the AI is never asked.
 The engine never calls a provider: the service asks one for `verdict` (a verdict is never invented
 here) and stores the result. Formats, kept exactly so the first stage's clients still read them:
 
-- reasoning: `[Rule: Decision maker role (+20), Exact ICP match (+20)] [AI: <verdict reasoning>]`.
-  When no rule fires the rule part is `[Rule: none (+0)]`: always two bracketed parts, so a client
-  splitting on "] [" never meets a missing half. The verdict's reasoning is put on one line.
+- reasoning: `[Rule: Decision maker role (+20), Exact ICP match (+20)] [AI: High (+50): <verdict
+  reasoning>]`. When no rule fires the rule part is `[Rule: none (+0)]`: always two bracketed parts,
+  so a client splitting on "] [" never meets a missing half. The AI part opens with the verdict and
+  its points, as each rule shows its own, so the reasoning adds up to the score; the verdict's
+  reasoning is put on one line (and not labelled twice when it already opens with "High:").
 - breakdown: `{"rule_score", "ai_score", "ai_intent", "rules": [{"label", "points"}...],
   "ai": {"provider", "model", "reasoning"}}` as before, plus `components` (one entry per part,
   with the rules' ids and groups and any capped amounts, so a person can add the numbers up),
@@ -89,6 +91,14 @@ def _points(points: int) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def _ai_text(intent: str, points: int, reasoning: str) -> str:
+    """ "High (+50): <reasoning>"; a reasoning that opens with its own label is not labelled twice."""
+    label = f"{intent}:"
+    if reasoning[: len(label)].lower() == label.lower():
+        reasoning = reasoning[len(label):].lstrip()
+    return f"{intent} ({_points(points)}): {reasoning}" if reasoning else f"{intent} ({_points(points)})"
 
 
 def _model_ref(spec: ModelSpec) -> dict[str, Any]:
@@ -211,11 +221,12 @@ def _assemble(spec: ModelSpec, part: _RulePart, verdict: IntentResult | None,
         ai_detail: dict[str, Any] | None = {"provider": verdict.provider, "model": verdict.model,
                                             "reasoning": ai_reasoning}
         components.append({"part": "ai", "points": ai_score, "intent": verdict.intent})
+        ai_part = _ai_text(verdict.intent, ai_score, ai_reasoning)
     else:
-        ai_score, ai_intent, ai_reasoning, ai_detail = 0, "", AI_OFF_REASONING, None
+        ai_score, ai_intent, ai_part, ai_detail = 0, "", AI_OFF_REASONING, None
 
     total = rule_score + ai_score
-    reasoning = f"[Rule: {part.reasoning}] [AI: {ai_reasoning}]"
+    reasoning = f"[Rule: {part.reasoning}] [AI: {ai_part}]"
     if engagement is not None:
         components.append(engagement)
         total += engagement["points"]

@@ -28,6 +28,9 @@ Role relevance reads a title as a person would, in steps that are all data (tabl
    "Chief of Staff" is an influencer: it runs the executive's projects but doesn't own budget.
 
 Industry match compares canonical forms (see `taxonomy`), per offer profile built once and cached.
+Word forms are one term: each form is also compared by its stems ("Pharmaceutical Distribution" is
+the ICP "Pharmaceutical distributors", "Insurer" is "Insurance"). `OfferProfile.fit_reason` says
+in words why an industry fits, for reasoning a sales person reads.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from functools import lru_cache
 
-from leads.scoring.normalize import is_placeholder, prefold, words
+from leads.scoring.normalize import is_placeholder, prefold, stem, words
 from leads.scoring.taxonomy import (
     GENERIC_INDUSTRY_WORDS,
     KNOWN_INDUSTRIES,
@@ -283,17 +286,38 @@ def _icp_forms(entry: str) -> list[str]:
     return forms
 
 
+@lru_cache(maxsize=50_000)
+def stem_key(form: str) -> str:
+    """A canonical form with every word stemmed: "pharma distributors" -> "pharma distribut"."""
+    return " ".join(stem(word) for word in form.split())
+
+
+_GENERIC_STEMS: frozenset[str] = frozenset(stem(word) for word in GENERIC_INDUSTRY_WORDS)
+
+
 @dataclass(slots=True)
 class OfferProfile:
-    """Per-offer data the rules need, computed once per offer; holds a bounded match cache."""
+    """Per-offer data the rules need, computed once per offer; holds a bounded match cache.
 
-    exact: frozenset[str]
-    adjacent: frozenset[str]
-    word_sets: tuple[frozenset[str], ...]
-    sectors: frozenset[str]
-    _fits: dict[str, IndustryFit] = field(default_factory=dict)
+    `exact` and `adjacent` map each stem key to the offer's entry it came from, so a match can
+    name the entry it matched.
+    """
+
+    exact: dict[str, str]
+    adjacent: dict[str, str]
+    word_sets: tuple[tuple[frozenset[str], str], ...]
+    sectors: dict[str, str]
+    _fits: dict[str, tuple[IndustryFit, str]] = field(default_factory=dict)
 
     def industry_fit(self, industry: str) -> IndustryFit:
+        return self._fit(industry)[0]
+
+    def fit_reason(self, industry: str) -> str:
+        """Why the industry fits, in words: "a target industry (Hospitals)", "same healthcare
+        sector as Hospitals"; empty when it doesn't fit."""
+        return self._fit(industry)[1]
+
+    def _fit(self, industry: str) -> tuple[IndustryFit, str]:
         fit = self._fits.get(industry)
         if fit is None:
             if len(self._fits) > 50_000:  # bound memory on adversarial inputs
@@ -301,40 +325,48 @@ class OfferProfile:
             fit = self._fits[industry] = self._match(industry)
         return fit
 
-    def _match(self, industry: str) -> IndustryFit:
+    def _match(self, industry: str) -> tuple[IndustryFit, str]:
         if is_placeholder(industry):
-            return IndustryFit.NONE
-        forms = industry_forms(industry)
-        if any(form in self.exact for form in forms):
-            return IndustryFit.EXACT
-        if any(form in self.adjacent for form in forms):
-            return IndustryFit.ADJACENT
-        for form in forms:
-            lead_words = frozenset(form.split())
-            for offer_words in self.word_sets:
+            return IndustryFit.NONE, ""
+        keys = [stem_key(form) for form in industry_forms(industry)]
+        for key in keys:
+            if key in self.exact:
+                return IndustryFit.EXACT, f"a target industry ({self.exact[key]})"
+        for key in keys:
+            if key in self.adjacent:
+                return IndustryFit.ADJACENT, f"listed as related ({self.adjacent[key]})"
+        for key in keys:
+            lead_words = frozenset(key.split())
+            for offer_words, entry in self.word_sets:
                 # Broader or narrower form of the same term ("SaaS" vs "B2B SaaS"), as long as what
                 # they share is more than a generic head ("Services" vs "IT services").
                 if (lead_words < offer_words or offer_words < lead_words) and (
-                    (lead_words & offer_words) - GENERIC_INDUSTRY_WORDS
+                    (lead_words & offer_words) - _GENERIC_STEMS
                 ):
-                    return IndustryFit.ADJACENT
-            if sectors_of(form) & self.sectors:
-                return IndustryFit.ADJACENT
-        return IndustryFit.NONE
+                    return IndustryFit.ADJACENT, f"a broader or narrower form of {entry}"
+        for form in industry_forms(industry):
+            for sector in sorted(sectors_of(form)):
+                if sector in self.sectors:
+                    return IndustryFit.ADJACENT, f"same {sector} sector as {self.sectors[sector]}"
+        return IndustryFit.NONE, ""
 
 
 def _build_profile(offer: OfferData) -> OfferProfile:
-    icp = [form for entry in offer.ideal_use_cases for form in _icp_forms(entry)]
-    adjacent = [form for entry in offer.adjacent_industries for form in _icp_forms(entry)]
-    sectors: frozenset[str] = frozenset()
-    for form in icp:
-        sectors |= sectors_of(form)
-    return OfferProfile(
-        exact=frozenset(icp),
-        adjacent=frozenset(adjacent),
-        word_sets=tuple({frozenset(form.split()) for form in icp + adjacent}),
-        sectors=sectors,
-    )
+    exact: dict[str, str] = {}
+    sectors: dict[str, str] = {}
+    word_sets: dict[frozenset[str], str] = {}
+    for entry in offer.ideal_use_cases:
+        for form in _icp_forms(entry):
+            exact.setdefault(stem_key(form), entry)
+            word_sets.setdefault(frozenset(stem_key(form).split()), entry)
+            for sector in sectors_of(form):
+                sectors.setdefault(sector, entry)
+    adjacent: dict[str, str] = {}
+    for entry in offer.adjacent_industries:
+        for form in _icp_forms(entry):
+            adjacent.setdefault(stem_key(form), entry)
+            word_sets.setdefault(frozenset(stem_key(form).split()), entry)
+    return OfferProfile(exact=exact, adjacent=adjacent, word_sets=tuple(word_sets.items()), sectors=sectors)
 
 
 _build_profile_cached = lru_cache(maxsize=256)(_build_profile)

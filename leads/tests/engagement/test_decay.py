@@ -306,7 +306,8 @@ def test_the_ai_part_sits_between_rules_and_engagement() -> None:
     assert (result.rule_score, result.ai_score, result.score, result.intent) == (15, 30, 65, "Medium")
     assert sum(component["points"] for component in result.breakdown["components"]) == 65
     assert result.reasoning == ("[Rule: Over 100 employees (+10), Opened in 30 days (+5)] "
-                                "[AI: Runs outbound at scale.] [Engagement: email open ×4 (+15), email click ×1 (+5)]")
+                                "[AI: Medium (+30): Runs outbound at scale.] "
+                                "[Engagement: email open ×4 (+15), email click ×1 (+5)]")
 
 
 @pytest.mark.parametrize(

@@ -94,7 +94,7 @@ def test_full_lead_result_exactly() -> None:
         ai_intent="Medium",
         reasoning=(
             "[Rule: Decision maker role (+20), Exact ICP match (+20), Complete profile (+10)] "
-            "[AI: Medium: VP Sales (decision maker).]"
+            "[AI: Medium (+30): VP Sales (decision maker).]"
         ),
         breakdown={
             "rule_score": 50,
@@ -124,7 +124,7 @@ def test_breakdown_of_the_design_example() -> None:
         "rules": [{"label": "Decision maker role", "points": 20}, {"label": "Exact ICP match", "points": 20}],
         "ai": {"provider": "local", "model": "leadscore-local-1", "reasoning": "…"},
     }
-    assert result.reasoning == "[Rule: Decision maker role (+20), Exact ICP match (+20)] [AI: …]"
+    assert result.reasoning == "[Rule: Decision maker role (+20), Exact ICP match (+20)] [AI: Medium (+30): …]"
 
 
 def test_rules_come_in_design_order() -> None:
@@ -157,14 +157,15 @@ def test_the_breakdown_adds_up_in_components() -> None:
 
 def test_no_rule_fired_reads_none() -> None:
     result = score_lead(LeadData(name="Someone"), OFFER, verdict("Low", "Low: nothing to go on."))
-    assert result.reasoning == "[Rule: none (+0)] [AI: Low: nothing to go on.]"
+    # The verdict's own "Low:" is not repeated after the engine's "Low (+10):".
+    assert result.reasoning == "[Rule: none (+0)] [AI: Low (+10): nothing to go on.]"
     assert result.breakdown["rules"] == []
     assert (result.rule_score, result.ai_score, result.score, result.intent) == (0, 10, 10, "Low")
 
 
 def test_ai_reasoning_is_kept_on_one_line() -> None:
     result = combine([], verdict("High", "  Line one.\n\nLine   two.\t"))
-    assert result.reasoning == "[Rule: none (+0)] [AI: Line one. Line two.]"
+    assert result.reasoning == "[Rule: none (+0)] [AI: High (+50): Line one. Line two.]"
     assert result.breakdown["ai"]["reasoning"] == "Line one. Line two."
 
 

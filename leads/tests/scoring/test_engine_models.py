@@ -16,6 +16,7 @@ import pytest
 
 from leads.scoring.engine import AI_OFF_REASONING, KNOCKOUT_AI_REASONING, evaluate
 from leads.scoring.facts import EMPTY_FIELD, LeadFacts
+from leads.scoring.intent.base import AI_POINTS
 from leads.scoring.model import (
     BAD_AI_POINTS,
     BAD_GROUP_CAPS,
@@ -84,8 +85,12 @@ class Case:
     total_capped_from: int | None = None
 
 
-def ai_part(intent: Intent | None) -> str:
-    return f"[AI: {AI_TEXT_ONE_LINE}]" if intent else f"[AI: {AI_OFF_REASONING}]"
+def ai_part(intent: Intent | None, points: int | None = None) -> str:
+    """The AI part names the verdict and its points, so the reasoning adds up to the score."""
+    if not intent:
+        return f"[AI: {AI_OFF_REASONING}]"
+    points = AI_POINTS[intent] if points is None else points
+    return f"[AI: {intent} ({points:+d}): {AI_TEXT_ONE_LINE}]"
 
 
 CASES = [
@@ -141,22 +146,22 @@ CASES = [
                       [{"group": "g1", "points": 40}, {"group": "g2", "points": 30}]),
                  id="AI off: 70 from rules alone is High"),
     pytest.param(Case(spec(A, ai_points={"High": 40, "Medium": 20, "Low": 0}, high_from=50, medium_from=20),
-                      ("A",), "Medium", 10, 20, 30, "Medium", f"[Rule: A (+10)] {ai_part('Medium')}",
+                      ("A",), "Medium", 10, 20, 30, "Medium", f"[Rule: A (+10)] {ai_part('Medium', 20)}",
                       [{"group": "g1", "points": 10}]),
                  id="custom ai_points Medium 20, medium_from 20: 30 is Medium"),
     pytest.param(Case(spec(A, ai_points={"High": 40, "Medium": 20, "Low": 0}, high_from=50, medium_from=20),
-                      ("A",), "High", 10, 40, 50, "High", f"[Rule: A (+10)] {ai_part('High')}",
+                      ("A",), "High", 10, 40, 50, "High", f"[Rule: A (+10)] {ai_part('High', 40)}",
                       [{"group": "g1", "points": 10}]),
                  id="custom ai_points High 40, high_from 50: 50 is High"),
     pytest.param(Case(spec(A, ai_points={"High": 40, "Medium": 20, "Low": 0}, high_from=50, medium_from=20),
-                      (), "Low", 0, 0, 0, "Low", f"[Rule: none (+0)] {ai_part('Low')}"),
+                      (), "Low", 0, 0, 0, "Low", f"[Rule: none (+0)] {ai_part('Low', 0)}"),
                  id="custom ai_points Low 0: 0"),
     pytest.param(Case(spec(A, B, ai_points={"High": 40, "Medium": 20, "Low": 4}, high_from=50, medium_from=20),
-                      ("A", "B"), "Low", 15, 4, 19, "Low", f"[Rule: A (+10), B (+5)] {ai_part('Low')}",
+                      ("A", "B"), "Low", 15, 4, 19, "Low", f"[Rule: A (+10), B (+5)] {ai_part('Low', 4)}",
                       [{"group": "g1", "points": 15}]),
                  id="custom medium_from 20: 19 is still Low"),
     pytest.param(Case(spec(A, C, ai_points={"High": 40, "Medium": 19, "Low": 0}, high_from=50, medium_from=20),
-                      ("A", "C"), "Medium", 30, 19, 49, "Medium", f"[Rule: A (+10), C (+20)] {ai_part('Medium')}",
+                      ("A", "C"), "Medium", 30, 19, 49, "Medium", f"[Rule: A (+10), C (+20)] {ai_part('Medium', 19)}",
                       [{"group": "g1", "points": 10}, {"group": "g2", "points": 20}]),
                  id="custom high_from 50: 49 is still Medium"),
     pytest.param(Case(spec(replace(A, is_active=False), C), ("A", "C"), "Low", 20, 10, 30, "Low",
@@ -302,12 +307,12 @@ def test_knockout_order_follows_priority() -> None:
 @pytest.mark.parametrize(
     ("rules", "fired", "score", "reasoning"),
     [
-        pytest.param((A, C, KO), ("A", "C"), 40, f"[Rule: A (+10), C (+20)] [AI: {AI_TEXT_ONE_LINE}]",
+        pytest.param((A, C, KO), ("A", "C"), 40, f"[Rule: A (+10), C (+20)] {ai_part('Low')}",
                      id="knockout that doesn't match: scored normally, knockout not a hit"),
-        pytest.param((A, replace(KO, points=30)), ("A",), 20, f"[Rule: A (+10)] [AI: {AI_TEXT_ONE_LINE}]",
+        pytest.param((A, replace(KO, points=30)), ("A",), 20, f"[Rule: A (+10)] {ai_part('Low')}",
                      id="a knockout's own points never count"),
         pytest.param((A, replace(KO, is_active=False)), ("A", "Competitor"), 20,
-                     f"[Rule: A (+10)] [AI: {AI_TEXT_ONE_LINE}]", id="inactive knockout ignored"),
+                     f"[Rule: A (+10)] {ai_part('Low')}", id="inactive knockout ignored"),
     ],
 )
 def test_knockout_that_does_not_apply(rules: tuple[RuleSpec, ...], fired: tuple[str, ...], score: int,

@@ -93,3 +93,13 @@ def test_schema_asks_for_intent_and_reasoning_only() -> None:
     assert set(schema["required"]) == {"intent", "reasoning"}
     assert schema["properties"]["intent"]["enum"] == ["High", "Medium", "Low"]
     assert schema["additionalProperties"] is False
+
+
+def test_system_prompt_rates_the_bio_not_the_title_and_industry_again() -> None:
+    """Rules already score title level and industry; the model is told so, and what to read instead."""
+    system = " ".join(prompts.SYSTEM_PROMPT.split())
+    assert "Fixed rules already give points for the lead's title level" in system
+    assert "never as evidence on their own" in system
+    for disqualifier in ("student", "retired", "job seeker", "closing", "a seller of the same thing", "no budget"):
+        assert disqualifier in system
+    assert prompts.PROMPT_VERSION == "intent-prompt-v2"  # cached verdicts of the old prompt expire

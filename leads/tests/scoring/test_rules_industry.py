@@ -11,6 +11,7 @@ from leads.scoring.rules import (
     industry_fit,
     industry_forms,
     industry_rule,
+    offer_profile,
 )
 from leads.scoring.taxonomy import INDUSTRY_ALIASES, SECTORS, canonical_industry, industry_core
 from leads.scoring.types import LeadData, OfferData
@@ -179,3 +180,53 @@ def test_aliases_are_idempotent() -> None:
     """Canonical forms survive a second pass ("financial services" must not grow a suffix)."""
     canonical = set(INDUSTRY_ALIASES.values()) | {term for terms in SECTORS.values() for term in terms}
     assert {term: canonical_industry(term) for term in canonical if canonical_industry(term) != term} == {}
+
+
+# --- word forms are one term -------------------------------------------------------------------
+
+WORD_FORMS: list[tuple[str, str, IndustryFit]] = [
+    # (the offer's ICP entry, the lead's industry, expected): stems make inflections one term
+    ("Pharmaceutical distributors", "Pharmaceutical Distribution", EXACT),
+    ("Pharmaceutical distribution", "Pharmaceutical Distributors", EXACT),
+    ("Distributors", "Distribution", EXACT),
+    ("Food distributors", "Food Distribution", EXACT),
+    ("Logistics", "Logistic", EXACT),
+    ("Logistic providers", "Logistics", EXACT),
+    ("Insurance", "Insurer", EXACT),
+    ("Insurers", "Insurance", EXACT),
+    ("Manufacturers", "Manufacturing", EXACT),
+    ("Retailers", "Retail", EXACT),
+    ("Hospitals", "Hospital", EXACT),
+    ("Restaurant groups", "Restaurant Group", EXACT),
+    ("Contract caterers", "Contract Catering", EXACT),
+    # a form of a broader or narrower term stays adjacent
+    ("Pharmaceutical distributors", "Distribution", ADJACENT),
+    ("Insurers", "Commercial Insurance", ADJACENT),
+    # shared stems of different words don't make a match
+    ("Insurance", "Insurtech", ADJACENT),  # same finance sector, not the same term
+    ("Distributors", "Disturbance Monitoring", NONE),
+    ("Logistics", "Logic Design", NONE),
+]
+
+
+@pytest.mark.parametrize(
+    ("icp", "industry", "expected"),
+    [pytest.param(icp, industry, expected, id=f"{icp!r} vs {industry!r}") for icp, industry, expected in WORD_FORMS],
+)
+def test_word_forms_are_one_term(icp: str, industry: str, expected: IndustryFit) -> None:
+    assert industry_fit(industry, OfferData(name="Offer", ideal_use_cases=(icp,))) is expected
+
+
+@pytest.mark.parametrize(
+    ("offer", "industry", "reason"),
+    [
+        pytest.param(SALES, "B2B SaaS", "a target industry (B2B SaaS mid-market)", id="exact"),
+        pytest.param(SALES, "Marketing & Advertising", "listed as related (Marketing)", id="listed"),
+        pytest.param(SALES, "SaaS", "a broader or narrower form of B2B SaaS mid-market", id="broader"),
+        pytest.param(SALES, "Software", "same software sector as B2B SaaS mid-market", id="sector"),
+        pytest.param(SALES, "Music", "", id="none"),
+    ],
+)
+def test_fit_reason_says_why(offer: OfferData, industry: str, reason: str) -> None:
+    """The reasoning can say why an industry counts as related, not just that it does."""
+    assert offer_profile(offer).fit_reason(industry) == reason
