@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, models
 from django.db.models import Count, F, Q, QuerySet
@@ -16,6 +17,7 @@ from leads.models import (
     Job,
     Lead,
     Offer,
+    Outcome,
     QualificationStage,
     Score,
     ScoringModel,
@@ -303,6 +305,26 @@ def _lead_fields(filters: ResultFilters, *, prefix: str = "") -> Q:
     if filters.industry:
         match &= Q(**{f"{prefix}industry__iexact": filters.industry})
     return match
+
+
+def lead_outcome(*, lead: Lead) -> Outcome | None:
+    return Outcome.objects.filter(lead=lead).first()
+
+
+def conversion_by_bucket(*, workspace: Workspace, offer: Offer) -> list[dict[str, Any]]:
+    """Per score range of the offer's current scores, the leads with an outcome and the share won:
+    whether higher scores really win more often (empty rates until outcomes exist)."""
+    if offer.workspace_id != workspace.pk:
+        raise LeadsError(UNKNOWN_OFFER.format(id=offer.pk), code="unknown_offer", status_code=404)
+    rows = Score.objects.filter(offer=offer, is_current=True, lead__outcome__isnull=False).values_list(
+        "score", "lead__outcome__outcome")
+    counts = [[0, 0] for _ in DISTRIBUTION_BUCKETS]
+    for score, outcome in rows.iterator(chunk_size=5000):
+        bucket = counts[min(max(score, 0) // 20, len(DISTRIBUTION_BUCKETS) - 1)]
+        bucket[0] += 1
+        bucket[1] += outcome == "won"
+    return [{"range": f"{low}-{high}", "leads": n, "won": won, "conversion_rate": round(won / n, 4) if n else None}
+            for (low, high), (n, won) in zip(DISTRIBUTION_BUCKETS, counts, strict=True)]
 
 
 def score_results_after(scores: QuerySet[Score], *, score: int, lead_id: int) -> QuerySet[Score]:

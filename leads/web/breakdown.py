@@ -53,6 +53,10 @@ def breakdown_of(breakdown: dict[str, Any], score: int) -> Breakdown:
                       for g in component.get("groups") or []]
         elif key == "ai":
             detail = str(component.get("intent") or "")
+        elif key == "learned":
+            # round(probability × weight × blend): the numbers a person multiplies to check the points.
+            detail = (f"{float(component.get('probability') or 0):.0%} likely to convert × "
+                      f"{component.get('weight', 0)} points × blend {component.get('blend', 0):g}")
         elif key == "engagement":
             items = [(str(t.get("type", "")).replace("_", " "), _int(t.get("points")), f"×{t.get('events', 0)}")
                      for t in component.get("types") or []]

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from rest_framework import serializers
 
 from leads import selectors
-from leads.api.serializers import LeadSerializer, TaskSerializer, members_of
+from leads.api.serializers import LeadSerializer, TaskSerializer, factors_of, members_of
 from leads.exceptions import LeadsError
 from leads.models import Lead, LeadStatus, Offer, Task, Workspace
 from leads.scoring.stages import DISQUALIFIED
@@ -194,6 +194,8 @@ def _lead_context(request: HttpRequest, workspace: Workspace, lead: Lead) -> dic
         "members": list(members_of(workspace).only("id", "username")), "statuses": LeadStatus.choices,
         "priorities": Task.Priority.choices,
         "attributes": sorted(lead.attributes.items()) if isinstance(lead.attributes, dict) else [],
+        "outcome": selectors.lead_outcome(lead=lead),
+        "factors": factors_of(current) if current is not None else None,
         "stages": [*selectors.stage_list(workspace=workspace).values_list("stage", "name"),
                    (DISQUALIFIED, "Disqualified")],
     }

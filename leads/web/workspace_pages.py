@@ -166,7 +166,11 @@ def charts(request: HttpRequest) -> HttpResponse:
         funnel = []
         for index, (_key, name) in enumerate(stages):
             funnel.append({"name": name, "count": sum(counts.get(k, 0) for k, _ in stages[index:])})
+        conversion = selectors.conversion_by_bucket(workspace=workspace, offer=offer)
+        context.update(conversion=conversion if any(b["leads"] for b in conversion) else None)
         context.update(distribution=distribution, funnel=funnel, chart={
+            "conversion": {"labels": [b["range"] for b in conversion],
+                           "values": [round(100 * (b["conversion_rate"] or 0), 1) for b in conversion]},
             "buckets": {"labels": [b["range"] for b in distribution["buckets"]],  # type: ignore[attr-defined]
                         "values": [b["count"] for b in distribution["buckets"]]},  # type: ignore[attr-defined]
             "funnel": {"labels": [f["name"] for f in funnel], "values": [f["count"] for f in funnel]},
