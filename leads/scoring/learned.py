@@ -104,6 +104,8 @@ def category_key(value: object) -> str:
     """The category a value falls in: trimmed and casefolded text, or MISSING."""
     if value is None:
         return MISSING
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 3.0 and 3 are one category, as "3" is
     text = value if isinstance(value, str) else str(value)
     if is_placeholder(text):
         return MISSING
@@ -391,12 +393,14 @@ def _evaluate(model: LearnedModel, features: Mapping[str, object],
     for column in model._scalars:
         raw = get(column.key)
         try:
+            if raw is True or raw is False:  # a dict would take True for 1 and False for 0
+                raise TypeError
             contribution, item = column.cache[raw]
         except KeyError:
             contribution, item = entry = _scalar_entry(column, raw)
             if len(column.cache) < _CACHE_LIMIT:
                 column.cache[raw] = entry
-        except TypeError:  # an unhashable value (a list where a text was expected)
+        except TypeError:  # a bool, or an unhashable value (a list where a text was expected)
             contribution, item = _scalar_entry(column, raw)
         decision += contribution
         if append is not None:
