@@ -77,7 +77,9 @@ STOP_WORDS: Final = frozenset(_STOP_WORDS_TEXT.split())
 _DROPPED: Final = STOP_WORDS | frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _EVENT_LABELS: Final = {"email_open": "email opens", "email_click": "email clicks", "page_view": "website visits"}
 _EFFECT: Final = itemgetter(0)
-_CACHE_LIMIT: Final = 4096  # raw category values remembered per column
+# Raw values remembered per column. The caches are the only state that changes after from_json;
+# dict operations are atomic, so one model can serve several threads.
+_CACHE_LIMIT: Final = 4096
 
 
 # --- value readings (training uses the same functions) --------------------------------------------------
@@ -95,7 +97,7 @@ def read_number(value: object) -> float | None:
 
 def read_count(value: object) -> float:
     """log1p of an event count; anything that isn't a count is 0 events."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
         return 0.0
     return math.log1p(value)
 
@@ -239,7 +241,7 @@ class _Category:
             coef, effect = self.entries[key]
             return coef, effect, MISSING if key == MISSING else None
         coef, effect = self.other
-        return coef, effect, None
+        return coef, effect, MISSING if key == MISSING else None
 
 
 @dataclass(frozen=True, slots=True)

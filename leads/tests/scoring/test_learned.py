@@ -66,6 +66,8 @@ def test_read_number(raw: object, expected: float | None) -> None:
         pytest.param(-2, 0.0, id="negative is none"),
         pytest.param("7", 0.0, id="text is not a count"),
         pytest.param(True, 0.0, id="bool is not a count"),
+        pytest.param(float("inf"), 0.0, id="infinity is not a count"),
+        pytest.param(float("nan"), 0.0, id="nan is not a count"),
     ],
 )
 def test_read_count(raw: object, expected: float) -> None:
