@@ -100,6 +100,8 @@ class NotEnoughOutcomes(ValueError):
 
 @dataclass(frozen=True)
 class TrainingResult:
+    """A trained model and its metrics; every metric is for the chosen `regularization_c`."""
+
     model: LearnedModel
     holdout_auc: float
     cv_auc: float
