@@ -14,10 +14,11 @@ JSON format (`format` is "leadscore.learned/1"); every number is a float, every 
      "columns": [                                         # d = intercept + sum of coef * feature value
        {"key": "attributes.budget", "kind": "numeric", "label": "attributes.budget",
         "mean": 9.1, "scale": 2.2, "coef": 0.5, "mean_z": 0.0,  # z = (slog(x) - mean) / scale, 0 if missing
-        "edges": [7.6, 9.3], "bins": [[-0.1, 0.3], [0.0, 0.4], [0.2, 0.3]],  # [coef, training rate] per bin
+        "edges": [7.6, 9.3],                              # slog(x) bin edges: bin = bisect_right(edges, slog(x))
+        "bins": [[-0.1, 0.3], [0.0, 0.4], [0.2, 0.3]],    # [coef, training rate] per bin, len(edges) + 1
         "missing": [-0.3, 0.1]},                          # [coef, rate] of the missing indicator
        {"key": "industry", "kind": "category", "label": "industry",
-        "values": [["saas", 0.8, 0.31], ["(missing)", -0.2, 0.1]], "other": [0.1, 0.05]},
+        "values": [["saas", 0.8, 0.31], ["(missing)", -0.2, 0.1]], "other": [0.1, 0.05]},  # [key, coef, rate]
        {"key": "linkedin_bio", "kind": "words", "label": "bio", "split": "text",
         "vocabulary": [["budget", 0.7, 0.12]]},           # binary presence; "split": "tags" for tag lists
        {"key": "events.email_open.count", "kind": "count", "label": "email opens",
@@ -31,7 +32,8 @@ slog(x) = sign(x) * log1p(|x|); categories trimmed and casefolded, placeholders 
 "(missing)", values unseen or rare at training "(other)"; text as lowercase word tokens.
 
 A factor's effect is its contribution to the log-odds compared with an average training lead:
-coef * (value - training mean), summed over the features of one column (one word for text).
+coef * (value - training mean), summed over the features of one column (one word for text; words
+a lead lacks are not factors). A column a model lacks is ignored; a key a lead lacks is missing.
 """
 
 from __future__ import annotations
