@@ -14,10 +14,11 @@ JSON format (`format` is "leadscore.learned/1"); every number is a float, every 
      "columns": [                                         # d = intercept + sum of coef * feature value
        {"key": "attributes.budget", "kind": "numeric", "label": "attributes.budget",
         "mean": 9.1, "scale": 2.2, "coef": 0.5, "mean_z": 0.0,  # z = (slog(x) - mean) / scale, 0 if missing
-        "edges": [7.6, 9.3], "bins": [[-0.1, 0.3], [0.0, 0.4], [0.2, 0.3]],  # [coef, training rate] per bin
+        "edges": [7.6, 9.3],                              # slog(x) bin edges: bin = bisect_right(edges, slog(x))
+        "bins": [[-0.1, 0.3], [0.0, 0.4], [0.2, 0.3]],    # [coef, training rate] per bin, len(edges) + 1
         "missing": [-0.3, 0.1]},                          # [coef, rate] of the missing indicator
        {"key": "industry", "kind": "category", "label": "industry",
-        "values": [["saas", 0.8, 0.31], ["(missing)", -0.2, 0.1]], "other": [0.1, 0.05]},
+        "values": [["saas", 0.8, 0.31], ["(missing)", -0.2, 0.1]], "other": [0.1, 0.05]},  # [key, coef, rate]
        {"key": "linkedin_bio", "kind": "words", "label": "bio", "split": "text",
         "vocabulary": [["budget", 0.7, 0.12]]},           # binary presence; "split": "tags" for tag lists
        {"key": "events.email_open.count", "kind": "count", "label": "email opens",
@@ -31,7 +32,8 @@ slog(x) = sign(x) * log1p(|x|); categories trimmed and casefolded, placeholders 
 "(missing)", values unseen or rare at training "(other)"; text as lowercase word tokens.
 
 A factor's effect is its contribution to the log-odds compared with an average training lead:
-coef * (value - training mean), summed over the features of one column (one word for text).
+coef * (value - training mean), summed over the features of one column (one word for text; words
+a lead lacks are not factors). A column a model lacks is ignored; a key a lead lacks is missing.
 """
 
 from __future__ import annotations
@@ -77,7 +79,9 @@ STOP_WORDS: Final = frozenset(_STOP_WORDS_TEXT.split())
 _DROPPED: Final = STOP_WORDS | frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _EVENT_LABELS: Final = {"email_open": "email opens", "email_click": "email clicks", "page_view": "website visits"}
 _EFFECT: Final = itemgetter(0)
-_CACHE_LIMIT: Final = 4096  # raw category values remembered per column
+# Raw values remembered per column. The caches are the only state that changes after from_json;
+# dict operations are atomic, so one model can serve several threads.
+_CACHE_LIMIT: Final = 4096
 
 
 # --- value readings (training uses the same functions) --------------------------------------------------
@@ -95,7 +99,7 @@ def read_number(value: object) -> float | None:
 
 def read_count(value: object) -> float:
     """log1p of an event count; anything that isn't a count is 0 events."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
         return 0.0
     return math.log1p(value)
 
@@ -104,6 +108,8 @@ def category_key(value: object) -> str:
     """The category a value falls in: trimmed and casefolded text, or MISSING."""
     if value is None:
         return MISSING
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 3.0 and 3 are one category, as "3" is
     text = value if isinstance(value, str) else str(value)
     if is_placeholder(text):
         return MISSING
@@ -237,7 +243,7 @@ class _Category:
             coef, effect = self.entries[key]
             return coef, effect, MISSING if key == MISSING else None
         coef, effect = self.other
-        return coef, effect, None
+        return coef, effect, MISSING if key == MISSING else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,12 +397,14 @@ def _evaluate(model: LearnedModel, features: Mapping[str, object],
     for column in model._scalars:
         raw = get(column.key)
         try:
+            if raw is True or raw is False:  # a dict would take True for 1 and False for 0
+                raise TypeError
             contribution, item = column.cache[raw]
         except KeyError:
             contribution, item = entry = _scalar_entry(column, raw)
             if len(column.cache) < _CACHE_LIMIT:
                 column.cache[raw] = entry
-        except TypeError:  # an unhashable value (a list where a text was expected)
+        except TypeError:  # a bool, or an unhashable value (a list where a text was expected)
             contribution, item = _scalar_entry(column, raw)
         decision += contribution
         if append is not None:

@@ -66,6 +66,8 @@ def test_read_number(raw: object, expected: float | None) -> None:
         pytest.param(-2, 0.0, id="negative is none"),
         pytest.param("7", 0.0, id="text is not a count"),
         pytest.param(True, 0.0, id="bool is not a count"),
+        pytest.param(float("inf"), 0.0, id="infinity is not a count"),
+        pytest.param(float("nan"), 0.0, id="nan is not a count"),
     ],
 )
 def test_read_count(raw: object, expected: float) -> None:
@@ -81,6 +83,8 @@ def test_read_count(raw: object, expected: float) -> None:
         pytest.param("", MISSING, id="blank"),
         pytest.param(None, MISSING, id="None"),
         pytest.param(42, "42", id="a number as text"),
+        pytest.param(3.0, "3", id="a whole float is the int"),
+        pytest.param(2.5, "2.5", id="a float"),
         pytest.param(True, "true", id="a bool"),
     ],
 )
@@ -285,3 +289,18 @@ def test_json_round_trip(model: LearnedModel) -> None:
 def test_from_json_refuses_what_is_not_a_model(data: Any) -> None:
     with pytest.raises(ModelFormatError):
         LearnedModel.from_json(data)
+
+
+def test_bools_and_numbers_are_not_confused_by_the_value_cache() -> None:
+    columns = [
+        {"key": "attributes.flag", "kind": "category", "label": "attributes.flag",
+         "values": [["true", 0.5, 0.5], ["1", -0.5, 0.5]], "other": [0.0, 0.0]},
+        {"key": "attributes.size", "kind": "numeric", "label": "attributes.size", "mean": 0.0, "scale": 1.0,
+         "coef": 1.0, "mean_z": 0.0, "edges": [], "bins": [[0.0, 1.0]], "missing": [-2.0, 0.0]},
+    ]
+    model = LearnedModel.from_json({**MODEL, "intercept": 0.0, "columns": columns})
+    one = decision_function(model, {"attributes.flag": 1, "attributes.size": 1})
+    true = decision_function(model, {"attributes.flag": True, "attributes.size": True})
+    assert one == pytest.approx(-0.5 + slog(1))
+    assert true == pytest.approx(0.5 - 2.0)  # True is no number: the size is missing
+    assert decision_function(model, {"attributes.flag": 1.0}) == decision_function(model, {"attributes.flag": "1"})

@@ -198,3 +198,13 @@ def test_column_kinds_are_read_from_the_values() -> None:
         ColumnPlan("rule:Big budget", "flag"),
         ColumnPlan("tags", "words", "tags"),
     ]
+
+
+def test_a_sampled_cross_validation_calibrates_on_the_hold_out(
+        data: tuple[list[dict[str, object]], list[bool]]) -> None:
+    rows, won = data
+    result = fit_learned_model(rows, won, cv_max_rows=600)
+    probabilities = [predict(result.model, row).probability for row in rows]
+    assert len(result.cv_fold_aucs) == 5 and result.cv_auc > 0.7 and result.holdout_auc > 0.75
+    assert np.mean(probabilities) == pytest.approx(np.mean(won), abs=0.03)
+    assert np.max(np.abs(np.array(probabilities) - result.estimator.predict_proba(rows))) < 1e-9
