@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from leads import selectors
 from leads.api import serializers as s
+from leads.api.schema import paginated
 from leads.api.views import (
     ERROR_RESPONSE,
     WorkspaceScopedMixin,
@@ -211,7 +212,7 @@ class LeadScoreViewSet(WorkspaceScopedMixin, viewsets.GenericViewSet):
         return score_run_response(request, start.job)
 
     @swagger_auto_schema(operation_summary="A lead's score history, newest first", manual_parameters=HISTORY_PARAMS,
-                         responses={200: s.LeadScoreSerializer(many=True), 400: ERROR_RESPONSE, 404: ERROR_RESPONSE})
+                         responses={200: paginated(s.LeadScoreSerializer), 400: ERROR_RESPONSE, 404: ERROR_RESPONSE})
     @action(detail=False, methods=["get"])
     def history(self, request: Request) -> Response:
         lead_id = _int_param(request, "lead_id", low=1, high=s.MAX_ID)

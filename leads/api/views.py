@@ -25,6 +25,7 @@ from leads.api import serializers as s
 from leads.api.negotiation import OwnFormatNegotiation
 from leads.api.pagination import CountedQuerySet
 from leads.api.parsers import BoundedJSONParser
+from leads.api.schema import CsvAutoSchema, paginated
 from leads.api.workspace import request_workspace
 from leads.exceptions import ImportFileError, LeadsError
 from leads.models import Job, Lead, Offer
@@ -250,7 +251,7 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
 
     # --- engagement ---------------------------------------------------------------------------
     @swagger_auto_schema(operation_summary="A lead's events, newest first",
-                         responses={200: s.EventSerializer(many=True), 404: ERROR_RESPONSE})
+                         responses={200: paginated(s.EventSerializer), 404: ERROR_RESPONSE})
     @action(detail=True, methods=["get"], filter_backends=[])
     def events(self, request: Request, pk: str | None = None) -> Response:
         page = self.paginate_queryset(selectors.lead_events(lead=self.get_object()))
@@ -258,7 +259,7 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
 
     @swagger_auto_schema(
         operation_summary="Rescore every lead whose score went stale (events, edits, model changes)",
-        request_body=None, responses={202: s.JobSerializer(many=True)})
+        request_body=None, responses={202: s.JobsSerializer})
     @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
     def refresh(self, request: Request) -> Response:
         started = scoring.workspace_rescore_stale(workspace=self.workspace, user=request.user)
@@ -274,7 +275,7 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
     @swagger_auto_schema(
         operation_summary="Scored leads, best first",
         manual_parameters=RESULT_PARAMS,
-        responses={200: s.ScoredLeadSerializer(many=True), 400: ERROR_RESPONSE, 404: ERROR_RESPONSE},
+        responses={200: paginated(s.ScoredLeadSerializer), 400: ERROR_RESPONSE, 404: ERROR_RESPONSE},
     )
     @action(detail=False, methods=["get"], filter_backends=[])
     def results(self, request: Request) -> Response:
@@ -291,6 +292,7 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
         manual_parameters=RESULT_PARAMS,
         responses={200: openapi.Response("CSV file", schema=openapi.Schema(type=openapi.TYPE_FILE)),
                    400: ERROR_RESPONSE},
+        auto_schema=CsvAutoSchema,
     )
     @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None,
             content_negotiation_class=OwnFormatNegotiation)
