@@ -206,14 +206,6 @@ SWAGGER_SETTINGS = {
     "LOGIN_URL": "/admin/login/",
     "LOGOUT_URL": "/admin/logout/",
     "DEFAULT_AUTO_SCHEMA_CLASS": "leads.api.schema.EnvelopeAutoSchema",
-    "DEFAULT_FIELD_INSPECTORS": [
-        "leads.api.schema.ApiFieldInspector",
-        *(f"drf_yasg.inspectors.{name}" for name in (
-            "CamelCaseJSONFilter", "RecursiveFieldInspector", "ReferencingSerializerInspector",
-            "ChoiceFieldInspector", "FileFieldInspector", "DictFieldInspector", "JSONFieldInspector",
-            "HiddenFieldInspector", "RelatedFieldInspector", "SerializerMethodFieldInspector",
-            "SimpleFieldInspector", "StringDefaultFieldInspector")),
-    ],
 }
 
 # --- CORS & security --------------------------------------------------------------------------

@@ -162,12 +162,13 @@ class QualificationCriteriaViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
 
 
 HISTORY_PARAMS = [
-    openapi.Parameter("lead_id", openapi.IN_QUERY, "The lead", type=openapi.TYPE_INTEGER, required=True),
+    openapi.Parameter("lead_id", openapi.IN_QUERY, "The lead", type=openapi.TYPE_INTEGER, required=True,
+                      minimum=1, maximum=s.MAX_ID),
     openapi.Parameter("offer", openapi.IN_QUERY, "Only this offer's scores (default: every offer)",
-                      type=openapi.TYPE_INTEGER),
+                      type=openapi.TYPE_INTEGER, minimum=1, maximum=s.MAX_ID),
 ]
 OFFER_PARAM = [openapi.Parameter("offer", openapi.IN_QUERY, "Offer id (default: latest offer)",
-                                 type=openapi.TYPE_INTEGER)]
+                                 type=openapi.TYPE_INTEGER, minimum=1, maximum=s.MAX_ID)]
 
 
 class LeadScoreViewSet(WorkspaceScopedMixin, viewsets.GenericViewSet):

@@ -23,26 +23,6 @@ ERROR_DESCRIPTIONS = {
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
-class EnvelopeAutoSchema(SwaggerAutoSchema):
-    def error_statuses(self) -> list[int]:
-        statuses = [400, 404]
-        if not all(isinstance(permission, permissions.AllowAny) for permission in self.view.get_permissions()):
-            statuses += [401, 403]
-        if self.method != "GET":
-            statuses.append(409)
-        if self.method in BODY_METHODS:
-            statuses += [413, 415]
-        if self.view.get_throttles():
-            statuses.append(429)
-        return sorted(statuses)
-
-    def get_response_serializers(self) -> dict:
-        responses = super().get_response_serializers()
-        for code in self.error_statuses():
-            responses.setdefault(str(code), openapi.Response(ERROR_DESCRIPTIONS[code], ErrorSerializer))
-        return responses
-
-
 class ApiFieldInspector(FieldInspector):
     """A DictField without a child holds any JSON values, and a JSONField any JSON at all: drf-yasg
     documented the first as an object of strings and the second as an object. A read-only text field
@@ -65,6 +45,29 @@ class ApiFieldInspector(FieldInspector):
             del schema["type"]  # drf-yasg insists on a type; without one, a schema allows any JSON value
             return schema
         return NotHandled
+
+
+class EnvelopeAutoSchema(SwaggerAutoSchema):
+    # Here rather than in SWAGGER_SETTINGS, which drf-yasg imports while this module is half loaded.
+    field_inspectors = [ApiFieldInspector, *SwaggerAutoSchema.field_inspectors]
+
+    def error_statuses(self) -> list[int]:
+        statuses = [400, 404]
+        if not all(isinstance(permission, permissions.AllowAny) for permission in self.view.get_permissions()):
+            statuses += [401, 403]
+        if self.method != "GET":
+            statuses.append(409)
+        if self.method in BODY_METHODS:
+            statuses += [413, 415]
+        if self.view.get_throttles():
+            statuses.append(429)
+        return sorted(statuses)
+
+    def get_response_serializers(self) -> dict:
+        responses = super().get_response_serializers()
+        for code in self.error_statuses():
+            responses.setdefault(str(code), openapi.Response(ERROR_DESCRIPTIONS[code], ErrorSerializer))
+        return responses
 
 
 class CsvAutoSchema(EnvelopeAutoSchema):

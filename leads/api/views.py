@@ -132,13 +132,16 @@ def _result_filters(request: Request) -> selectors.ResultFilters:
 
 
 RESULT_PARAMS = [
-    openapi.Parameter("offer", openapi.IN_QUERY, "Offer id (default: latest offer)", type=openapi.TYPE_INTEGER),
+    openapi.Parameter("offer", openapi.IN_QUERY, "Offer id (default: latest offer)", type=openapi.TYPE_INTEGER,
+                      minimum=1, maximum=s.MAX_ID),
     openapi.Parameter("intent", openapi.IN_QUERY, "High, Medium or Low", type=openapi.TYPE_STRING,
                       enum=INTENT_CHOICES),
     openapi.Parameter("stage", openapi.IN_QUERY, "Qualification stage key (mql, sql…; none: no stage yet)",
                       type=openapi.TYPE_STRING),
-    openapi.Parameter("min_score", openapi.IN_QUERY, "Lowest score, 0–100", type=openapi.TYPE_INTEGER),
-    openapi.Parameter("max_score", openapi.IN_QUERY, "Highest score, 0–100", type=openapi.TYPE_INTEGER),
+    openapi.Parameter("min_score", openapi.IN_QUERY, "Lowest score, 0–100", type=openapi.TYPE_INTEGER,
+                      minimum=0, maximum=100),
+    openapi.Parameter("max_score", openapi.IN_QUERY, "Highest score, 0–100", type=openapi.TYPE_INTEGER,
+                      minimum=0, maximum=100),
     openapi.Parameter("search", openapi.IN_QUERY, "Text in name, company, role, industry, location or email",
                       type=openapi.TYPE_STRING),
     openapi.Parameter("ordering", openapi.IN_QUERY, "Sort order", type=openapi.TYPE_STRING,
