@@ -232,7 +232,7 @@ SWAGGER_SETTINGS = {
     "USE_SESSION_AUTH": True,
     "LOGIN_URL": "/admin/login/",
     "LOGOUT_URL": "/admin/logout/",
-    "DEFAULT_AUTO_SCHEMA_CLASS": "leads.api.docs.EnvelopeAutoSchema",
+    "DEFAULT_AUTO_SCHEMA_CLASS": "leads.api.schema.EnvelopeAutoSchema",
 }
 
 # --- CORS & security --------------------------------------------------------------------------

@@ -96,7 +96,8 @@ class WorkflowExecutionViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixi
 
     @swagger_auto_schema(operation_summary="The latest executions, newest first",
                          manual_parameters=[openapi.Parameter("limit", openapi.IN_QUERY, f"1–{RECENT_MAX}",
-                                                              type=openapi.TYPE_INTEGER)],
+                                                              type=openapi.TYPE_INTEGER, minimum=1,
+                                                              maximum=RECENT_MAX)],
                          responses={200: s.WorkflowExecutionSerializer(many=True), 400: ERROR_RESPONSE})
     @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def recent(self, request: Request) -> Response:

@@ -81,6 +81,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 
 API_PREFIX = "/api/"
+# The original spec's short paths and the probes: API clients too, though outside /api/.
+API_PATHS = frozenset({"/offer/", "/leads/upload/", "/score/", "/results/", "/results/export/", "/health/",
+                       "/ready/", "/metrics"})
 BAD_REQUEST = "The request could not be understood: check its Host header and body."
 FORBIDDEN = "You do not have permission to perform this action."
 SERVER_ERROR = "The server hit an unexpected error; it has been logged."
@@ -88,7 +91,7 @@ SERVER_ERROR = "The server hit an unexpected error; it has been logged."
 
 def wants_envelope(request: HttpRequest) -> bool:
     """API paths answer the JSON envelope; pages people open in a browser answer a plain HTML page."""
-    return request.path.startswith(API_PREFIX)
+    return request.path.startswith(API_PREFIX) or request.path in API_PATHS
 
 
 def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

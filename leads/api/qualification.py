@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from leads import selectors
 from leads.api import serializers as s
+from leads.api.schema import paginated
 from leads.api.views import (
     ERROR_RESPONSE,
     WorkspaceScopedMixin,
@@ -182,12 +183,13 @@ class QualificationCriteriaViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
 
 
 HISTORY_PARAMS = [
-    openapi.Parameter("lead_id", openapi.IN_QUERY, "The lead", type=openapi.TYPE_INTEGER, required=True),
+    openapi.Parameter("lead_id", openapi.IN_QUERY, "The lead", type=openapi.TYPE_INTEGER, required=True,
+                      minimum=1, maximum=s.MAX_ID),
     openapi.Parameter("offer", openapi.IN_QUERY, "Only this offer's scores (default: every offer)",
-                      type=openapi.TYPE_INTEGER),
+                      type=openapi.TYPE_INTEGER, minimum=1, maximum=s.MAX_ID),
 ]
 OFFER_PARAM = [openapi.Parameter("offer", openapi.IN_QUERY, "Offer id (default: latest offer)",
-                                 type=openapi.TYPE_INTEGER)]
+                                 type=openapi.TYPE_INTEGER, minimum=1, maximum=s.MAX_ID)]
 
 
 class LeadScoreViewSet(WorkspaceScopedMixin, viewsets.GenericViewSet):
@@ -232,7 +234,7 @@ class LeadScoreViewSet(WorkspaceScopedMixin, viewsets.GenericViewSet):
         return score_run_response(request, start.job)
 
     @swagger_auto_schema(operation_summary="A lead's score history, newest first", manual_parameters=HISTORY_PARAMS,
-                         responses={200: s.LeadScoreSerializer(many=True), 400: ERROR_RESPONSE, 404: ERROR_RESPONSE})
+                         responses={200: paginated(s.LeadScoreSerializer), 400: ERROR_RESPONSE, 404: ERROR_RESPONSE})
     @action(detail=False, methods=["get"])
     def history(self, request: Request) -> Response:
         lead_id = _int_param(request, "lead_id", low=1, high=s.MAX_ID)

@@ -177,7 +177,7 @@ class LeadSerializer(WorkspaceChoices, ModelSerializer):
 
 
 class JobSerializer(ModelSerializer):
-    offer = serializers.PrimaryKeyRelatedField(read_only=True)
+    offer = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     url = serializers.SerializerMethodField()
     progress = serializers.SerializerMethodField(help_text="processed / total, 0–1.")
 
@@ -304,6 +304,10 @@ class ScoredLeadSerializer(serializers.Serializer):
     @swagger_serializer_method(serializer_or_field=EngagementSummarySerializer)
     def get_engagement_summary(self, score: Any) -> dict[str, Any]:
         return summary_of(score.lead)
+
+
+class JobsSerializer(serializers.Serializer):
+    jobs = JobSerializer(many=True)
 
 
 class ScoreResultSerializer(serializers.Serializer):

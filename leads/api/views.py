@@ -26,6 +26,7 @@ from leads.api import serializers as s
 from leads.api.negotiation import OwnFormatNegotiation
 from leads.api.pagination import CountedQuerySet
 from leads.api.parsers import BoundedJSONParser
+from leads.api.schema import CsvAutoSchema, paginated
 from leads.exceptions import ImportFileError, LeadsError
 from leads.models import Job, Lead, Offer
 from leads.queue import IMPORT
@@ -141,13 +142,16 @@ def _result_filters(request: Request) -> selectors.ResultFilters:
 
 
 RESULT_PARAMS = [
-    openapi.Parameter("offer", openapi.IN_QUERY, "Offer id (default: latest offer)", type=openapi.TYPE_INTEGER),
+    openapi.Parameter("offer", openapi.IN_QUERY, "Offer id (default: latest offer)", type=openapi.TYPE_INTEGER,
+                      minimum=1, maximum=s.MAX_ID),
     openapi.Parameter("intent", openapi.IN_QUERY, "High, Medium or Low", type=openapi.TYPE_STRING,
                       enum=INTENT_CHOICES),
     openapi.Parameter("stage", openapi.IN_QUERY, "Qualification stage key (mql, sql…; none: no stage yet)",
                       type=openapi.TYPE_STRING),
-    openapi.Parameter("min_score", openapi.IN_QUERY, "Lowest score, 0–100", type=openapi.TYPE_INTEGER),
-    openapi.Parameter("max_score", openapi.IN_QUERY, "Highest score, 0–100", type=openapi.TYPE_INTEGER),
+    openapi.Parameter("min_score", openapi.IN_QUERY, "Lowest score, 0–100", type=openapi.TYPE_INTEGER,
+                      minimum=0, maximum=100),
+    openapi.Parameter("max_score", openapi.IN_QUERY, "Highest score, 0–100", type=openapi.TYPE_INTEGER,
+                      minimum=0, maximum=100),
     openapi.Parameter("search", openapi.IN_QUERY, "Text in name, company, role, industry, location or email",
                       type=openapi.TYPE_STRING),
     openapi.Parameter("ordering", openapi.IN_QUERY, "Sort order", type=openapi.TYPE_STRING,
@@ -269,7 +273,7 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
 
     # --- engagement ---------------------------------------------------------------------------
     @swagger_auto_schema(operation_summary="A lead's events, newest first",
-                         responses={200: s.EventSerializer(many=True), 404: ERROR_RESPONSE})
+                         responses={200: paginated(s.EventSerializer), 404: ERROR_RESPONSE})
     @action(detail=True, methods=["get"], filter_backends=[])
     def events(self, request: Request, pk: str | None = None) -> Response:
         page = self.paginate_queryset(selectors.lead_events(lead=self.get_object()))
@@ -277,7 +281,7 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
 
     @swagger_auto_schema(
         operation_summary="Rescore every lead whose score went stale (events, edits, model changes)",
-        request_body=None, responses={202: s.JobSerializer(many=True)})
+        request_body=None, responses={202: s.JobsSerializer})
     @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
     def refresh(self, request: Request) -> Response:
         started = scoring.workspace_rescore_stale(workspace=self.workspace, user=request.user)
@@ -293,7 +297,7 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
     @swagger_auto_schema(
         operation_summary="Scored leads, best first",
         manual_parameters=RESULT_PARAMS,
-        responses={200: s.ScoredLeadSerializer(many=True), 400: ERROR_RESPONSE, 404: ERROR_RESPONSE},
+        responses={200: paginated(s.ScoredLeadSerializer), 400: ERROR_RESPONSE, 404: ERROR_RESPONSE},
     )
     @action(detail=False, methods=["get"], filter_backends=[])
     def results(self, request: Request) -> Response:
@@ -310,6 +314,7 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
         manual_parameters=RESULT_PARAMS,
         responses={200: openapi.Response("CSV file", schema=openapi.Schema(type=openapi.TYPE_FILE)),
                    400: ERROR_RESPONSE},
+        auto_schema=CsvAutoSchema,
     )
     @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None,
             content_negotiation_class=OwnFormatNegotiation)

@@ -60,3 +60,10 @@ def test_browsable_upload_page_has_a_file_field(api_client: APIClient) -> None:
 def test_options_on_score_describes_the_score_input(api_client: APIClient) -> None:
     fields = api_client.options("/api/leads/score/").json()["actions"]["POST"]
     assert set(fields) == {"offer", "leads", "rescore"}
+
+
+@pytest.mark.django_db
+def test_short_api_paths_keep_the_envelope_for_django_level_errors(api_client: APIClient) -> None:
+    response = api_client.get("/results/", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_host"

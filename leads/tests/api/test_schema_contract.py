@@ -69,3 +69,37 @@ def test_model_text_columns_must_be_text(api_client: APIClient) -> None:
     response = api_client.post("/api/scoring-models/", {"name": 7}, format="json")
     assert response.status_code == 400
     assert "name" in response.json()["details"]
+
+
+@pytest.mark.django_db
+def test_hand_paginated_actions_document_the_page(schema: dict) -> None:
+    for path in ("/leads/results/", "/leads/{id}/events/", "/lead-scores/history/"):
+        ref = schema["paths"][path]["get"]["responses"]["200"]["schema"]["$ref"]
+        page = schema["definitions"][ref.rsplit("/", 1)[1]]
+        assert set(page["properties"]) == {"count", "next", "previous", "results"}, path
+        assert page["properties"]["results"]["type"] == "array"
+
+
+@pytest.mark.django_db
+def test_refresh_documents_its_jobs_object(schema: dict) -> None:
+    ref = schema["paths"]["/leads/refresh/"]["post"]["responses"]["202"]["schema"]["$ref"]
+    assert schema["definitions"][ref.rsplit("/", 1)[1]]["properties"]["jobs"]["type"] == "array"
+
+
+@pytest.mark.django_db
+def test_export_documents_csv(schema: dict) -> None:
+    assert schema["paths"]["/leads/export_csv/"]["get"]["produces"][0] == "text/csv"
+
+
+@pytest.mark.django_db
+def test_free_form_json_is_documented_as_any(schema: dict) -> None:
+    assert schema["definitions"]["Error"]["properties"]["details"]["additionalProperties"] is True
+    value = schema["definitions"]["ScoringRule"]["properties"]["value"]
+    assert "type" not in value  # text, a number, a list…
+
+
+@pytest.mark.django_db
+def test_read_only_text_may_be_blank(schema: dict) -> None:
+    assert "minLength" not in schema["definitions"]["Job"]["properties"]["message"]
+    assert schema["definitions"]["Job"]["properties"]["offer"]["x-nullable"] is True
+    assert schema["definitions"]["Offer"]["properties"]["name"]["minLength"] == 1  # input keeps its rule

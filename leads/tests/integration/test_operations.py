@@ -70,8 +70,11 @@ def test_security_headers_with_debug_off(live, make_tenant) -> None:
                   live.api().get("/api/offer/")):
         for header, value in SECURITY_HEADERS.items():
             assert reply.headers[header] == value, (header, reply.status, dict(reply.headers))
-    missing = live.api().get("/no/such/page/")
+    missing = live.api().get("/api/no/such/page/")
     assert missing.status == 404 and missing.json()["code"] == "not_found", missing
+    page = live.api().request("GET", "/no/such/page/", headers={"Accept": "text/html"})
+    assert page.status == 404 and page.headers["Content-Type"].startswith("text/html"), page
+    assert "Page not found" in page.text and "Traceback" not in page.text, page.text[:500]
     anonymous = live.api().get("/api/offer/")
     assert anonymous.status == 401 and set(anonymous.json()) == {"error", "code", "details"}, anonymous
 
