@@ -325,13 +325,14 @@ def search_index_drop(db_path: Path) -> None:
     import into it shows what the import costs without the index."""
     import sqlite3
 
-    from leads.search_index import SQLITE_TABLE, SQLITE_TRIGGERS
+    from leads.search_index import SQLITE_BULK_TABLE, SQLITE_TABLE, SQLITE_TRIGGERS
 
     conn = sqlite3.connect(db_path, timeout=30)
     try:
         for name in SQLITE_TRIGGERS:
             conn.execute(f"DROP TRIGGER IF EXISTS {name}")
         conn.execute(f"DROP TABLE IF EXISTS {SQLITE_TABLE}")
+        conn.execute(f"DROP TABLE IF EXISTS {SQLITE_BULK_TABLE}")
         conn.commit()
     finally:
         conn.close()
