@@ -45,10 +45,11 @@ from bench.stack import HOST, REPO, Stack, free_port, kill_group
 
 RESULTS_DIR = Path(__file__).absolute().parent / "results"
 SMALL_MAX = 100_000  # sizes up to this get `runs` runs; larger ones `large_runs`
-PHASES = ("import", "score", "custom_model", "results", "export", "distribution", "automations", "openai",
-          "dashboard", "classifier")
+PHASES = ("import", "score", "custom_model", "results", "export", "distribution", "automations", "search",
+          "openai", "dashboard", "classifier")
 # Phases run on the leads of each size (the rest: openai, on its own stack).
-SIZE_PHASES = {"import", "score", "custom_model", "results", "export", "distribution", "automations", "dashboard"}
+SIZE_PHASES = {"import", "score", "custom_model", "results", "export", "distribution", "automations", "search",
+               "dashboard"}
 # Phases that need every lead scored by the default model first.
 AFTER_SCORE = {"custom_model", "results", "export", "distribution", "dashboard"}
 
@@ -210,6 +211,30 @@ def measure_distributions(api: Api, config: Config, size: int, offer_id: int,
     return result
 
 
+def measure_import_without_search_index(config: Config, data_dir: Path, csv_path: Path, size: int) -> dict[str, Any]:
+    """The same import on a stack whose database has no search index (its triggers and FTS5 table
+    dropped after migrate): beside the run's own import, what maintaining the index costs."""
+    stack = Stack(data_dir, debug=config.debug)
+    try:
+        stack.start()
+        db_path = data_dir / "leadscore.sqlite3"
+        phases.search_index_drop(db_path)
+        api = stack.workspace("bench")
+        with TreeSampler(stack.roots) as sampler:
+            result = phases.measure_import(api, csv_path, size, sampler)
+        result.update(phases.database_sizes(db_path))
+        log(f"import {size:,} without the search index: {result['seconds']:.2f} s ({result['rows_per_s']:,.0f} "
+            f"rows/s), database {result['db_bytes'] / 2**20:,.0f} MB")
+        return result
+    except BenchError:
+        log(stack.log_tails())
+        raise
+    finally:
+        stack.stop()
+        if not config.keep_temp:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
 def run_sizes(config: Config, root: Path, csvs: dict[int, Path], data: dict[str, Any]) -> None:
     largest = max(config.sizes)
     want = set(config.phases)
@@ -225,6 +250,8 @@ def run_sizes(config: Config, root: Path, csvs: dict[int, Path], data: dict[str,
                 api, offer = _workspace_and_offer(stack)
                 with TreeSampler(stack.roots) as sampler:
                     result = phases.measure_import(api, csvs[size], size, sampler)
+                    if "search" in want:
+                        result.update(phases.database_sizes(data_dir / "leadscore.sqlite3"))
                     data["import"].setdefault(str(size), []).append(result)
                     log(f"import {size:,}: {result['seconds']:.2f} s ({result['rows_per_s']:,.0f} rows/s), "
                         f"peak RSS {result['peak_process_mb']} MB ({result['peak_process']})")
@@ -257,6 +284,9 @@ def run_sizes(config: Config, root: Path, csvs: dict[int, Path], data: dict[str,
                     if run == 1 and "distribution" in want:
                         data["distribution"][str(size)] = measure_distributions(
                             api, config, size, offer["id"], custom_offer_id)
+                    if size == largest and run == 1 and "search" in want:
+                        data["lead_search"] = {"leads": size, "queries": phases.measure_lead_search(
+                            api, reps=config.results_reps)}
                     # Last: its executions, deliveries and two more offers' scores touch nothing measured above.
                     if "automations" in want:
                         auto = phases.measure_automations(api, size, sampler, label=f"{size}-{run}",
@@ -281,6 +311,10 @@ def run_sizes(config: Config, root: Path, csvs: dict[int, Path], data: dict[str,
                 stack.stop()
                 if not config.keep_temp:
                     shutil.rmtree(data_dir, ignore_errors=True)
+            if "search" in want:
+                without = measure_import_without_search_index(config, root / f"data-{size}-{run}-no-search-index",
+                                                              csvs[size], size)
+                data["import_no_search_index"].setdefault(str(size), []).append(without)
             floor_seconds, floor_rows = floors.import_floor(csvs[size], root / "floor.sqlite3")
             data["import_floor"].setdefault(str(size), []).append(
                 {"seconds": floor_seconds, "rows_per_s": floor_rows / floor_seconds})
@@ -375,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     data: dict[str, Any] = {
         "config": asdict(config), "machine": report.machine(), "import": {}, "import_floor": {}, "score_local": {},
         "custom_model": {}, "distribution": {}, "export": {}, "automations": {}, "hwm": {}, "classifier": {},
+        "import_no_search_index": {},
         "custom_model_rules": {"template": phases.CUSTOM_MODEL_TEMPLATE,
                                "template_rules": phases.CUSTOM_MODEL_TEMPLATE_RULES,
                                "added": phases.CUSTOM_MODEL_RULES},

@@ -256,43 +256,103 @@ RESULT_QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("intent=High", {"intent": "High"}),
     ("min_score=50", {"min_score": 50}),
     ("search=nimbus", {"search": "nimbus"}),
+    # The other shapes of a text search: a term in every lead, a rare one, a phrase, a non-ASCII name in
+    # another case than stored, and a 2-character term (below the trigram index: the plain scan).
+    ("search=example", {"search": "example"}),
+    ("search=12345@", {"search": "12345@"}),
+    ("search=nimbus cloud", {"search": "nimbus cloud"}),
+    ("search=DVOŘÁK", {"search": "DVOŘÁK"}),
+    ("search=li", {"search": "li"}),
 ]
 PAGE_SIZE = 50
 DEEP_PAGE = 10_000
 
 
-def measure_results(api: Api, *, reps: int, budget_seconds: float = 30.0) -> list[dict[str, Any]]:
-    """p50/p95 of GET /api/leads/results/ for the first and a deep page, with and without filters.
+def _measure_pages(api: Api, path: str, queries: list[tuple[str, dict[str, Any]]], *, reps: int,
+                   budget_seconds: float) -> list[dict[str, Any]]:
+    """p50/p95 of GET `path` for the first and a deep page of each query.
 
-    The deep page is page 10,000 of 50 when the filter matches that many, else the middle page. Each
+    The deep page is page 10,000 of 50 when the query matches that many, else the middle page. Each
     variant gets one unmeasured warm-up request, then `reps` requests (fewer if they exceed the
     time budget, but at least 3).
     """
     out = []
-    for name, params in RESULT_QUERIES:
-        first = api.get("/api/leads/results/", **params, page_size=PAGE_SIZE)
+    for name, params in queries:
+        first = api.get(path, **params, page_size=PAGE_SIZE)
         if first.status != 200:
-            raise BenchError(f"results {params} answered {first.status}: {first.body!r:.500}")
+            raise BenchError(f"{path} {params} answered {first.status}: {first.body!r:.500}")
         count = first.body["count"]
         pages = max(1, math.ceil(count / PAGE_SIZE))
         deep = min(DEEP_PAGE, max(1, pages // 2))
         pages_to_measure = [("first page", 1)] + ([(f"page {deep:,}", deep)] if deep > 1 else [])
         for label, page in pages_to_measure:
             query = {**params, "page": page, "page_size": PAGE_SIZE}
-            api.get("/api/leads/results/", **query)  # warm-up
+            api.get(path, **query)  # warm-up
             times: list[float] = []
             deadline = time.monotonic() + budget_seconds
             while len(times) < reps and (len(times) < 3 or time.monotonic() < deadline):
-                response = api.get("/api/leads/results/", **query)
+                response = api.get(path, **query)
                 if response.status != 200:
-                    raise BenchError(f"results {query} answered {response.status}: {response.body!r:.500}")
+                    raise BenchError(f"{path} {query} answered {response.status}: {response.body!r:.500}")
                 times.append(response.seconds * 1000)
             out.append({"query": name, "page": label, "page_number": page, "count": count, "requests": len(times),
                         "p50_ms": statistics.median(times), "p95_ms": percentile(times, 95),
                         "max_ms": max(times)})
-            log(f"results {name} {label}: p50 {out[-1]['p50_ms']:.1f} ms, p95 {out[-1]['p95_ms']:.1f} ms "
+            log(f"{path} {name} {label}: p50 {out[-1]['p50_ms']:.1f} ms, p95 {out[-1]['p95_ms']:.1f} ms "
                 f"({count:,} matches, {len(times)} requests)")
     return out
+
+
+def measure_results(api: Api, *, reps: int, budget_seconds: float = 30.0) -> list[dict[str, Any]]:
+    """p50/p95 of GET /api/leads/results/ for the first and a deep page, with and without filters."""
+    return _measure_pages(api, "/api/leads/results/", RESULT_QUERIES, reps=reps, budget_seconds=budget_seconds)
+
+
+# --- search: the lead list's search and what the search index costs the import ----------------------
+
+LEAD_SEARCH_QUERIES: list[tuple[str, dict[str, Any]]] = [
+    (name, params) for name, params in RESULT_QUERIES if name.startswith("search=")
+] + [("search=nimbus labs (two terms)", {"search": "nimbus labs"})]
+
+
+def measure_lead_search(api: Api, *, reps: int, budget_seconds: float = 30.0) -> list[dict[str, Any]]:
+    """p50/p95 of GET /api/leads/?search= (newest first) for the first and a deep page."""
+    return _measure_pages(api, "/api/leads/", LEAD_SEARCH_QUERIES, reps=reps, budget_seconds=budget_seconds)
+
+
+def search_index_drop(db_path: Path) -> None:
+    """Remove the search index (its triggers and FTS5 table) from a stack's fresh SQLite database, so an
+    import into it shows what the import costs without the index."""
+    import sqlite3
+
+    from leads.search_index import SQLITE_BULK_TABLE, SQLITE_TABLE, SQLITE_TRIGGERS
+
+    conn = sqlite3.connect(db_path, timeout=30)
+    try:
+        for name in SQLITE_TRIGGERS:
+            conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+        conn.execute(f"DROP TABLE IF EXISTS {SQLITE_TABLE}")
+        conn.execute(f"DROP TABLE IF EXISTS {SQLITE_BULK_TABLE}")
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def database_sizes(db_path: Path) -> dict[str, int]:
+    """Bytes of the whole SQLite database and of the search index's tables (FTS5 shadow tables)."""
+    import sqlite3
+
+    from leads.search_index import SQLITE_TABLE
+
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
+    try:
+        (total,) = conn.execute("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()").fetchone()
+        index = sum(conn.execute("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name = ?",
+                                 (f"{SQLITE_TABLE}_{shadow}",)).fetchone()[0]
+                    for shadow in ("data", "idx", "docsize", "config", "content"))
+    finally:
+        conn.close()
+    return {"db_bytes": int(total), "search_index_bytes": int(index)}
 
 
 def measure_export(api: Api, rows: int, sampler: TreeSampler) -> dict[str, Any]:

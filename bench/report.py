@@ -21,6 +21,9 @@ SCORE_TARGET_S = 120.0
 OPENAI_TARGET = 60.0
 OPENAI_MIN_LEADS = 1000  # a sustained rate: a few hundred leads measure mostly the job's start-up
 RESULTS_P95_MS = 100.0
+SEARCH_P95_MS = 150.0
+# The search the issue measured (660 ms first page, 1.26 s deep page at 1M before the index).
+SEARCH_QUERY = "search=nimbus"
 EXPORT_TARGET_S = 30.0
 # "Flat memory": after the first fifth of the 1M-row stream (caches filled), no server process's private
 # RSS grows by this much more — memory that does not scale with the rows streamed.
@@ -213,17 +216,25 @@ def targets(data: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows.append((distribution_target, "not measured", "—"))
 
     results = data.get("results")
+    search_target = f"Search page p95 < {SEARCH_P95_MS:.0f} ms at 1M ({SEARCH_QUERY}, first / deep page)"
     if results and results["leads"] >= TARGET_SIZE:
         first = [q for q in results["queries"] if q["page_number"] == 1]
         plain = next(q for q in first if q["query"] == "all")
         rows.append(("Results first page p95 < 100 ms at 1M", f"{plain['p95_ms']:.1f} ms",
                      verdict(plain["p95_ms"] < RESULTS_P95_MS)))
-        worst = max(first, key=lambda q: q["p95_ms"])
-        rows.append(("… with any filter (worst first-page p95)", f"{worst['p95_ms']:.1f} ms ({worst['query']})",
-                     verdict(worst["p95_ms"] < RESULTS_P95_MS)))
+        worst = max((q for q in first if not q["query"].startswith("search=")), key=lambda q: q["p95_ms"])
+        rows.append(("… with intent / min_score (worst first-page p95)",
+                     f"{worst['p95_ms']:.1f} ms ({worst['query']})", verdict(worst["p95_ms"] < RESULTS_P95_MS)))
+        pages = [q for q in results["queries"] if q["query"] == SEARCH_QUERY]
+        if pages:
+            rows.append((search_target, " / ".join(f"{q['p95_ms']:.1f} ms" for q in pages),
+                         verdict(max(q["p95_ms"] for q in pages) < SEARCH_P95_MS)))
     else:
         size = f" (measured at {_size(results['leads'])})" if results else ""
         rows.append(("Results first page p95 < 100 ms at 1M", f"not measured at 1M{size}", "—"))
+        pages = [q for q in results["queries"] if q["query"] == SEARCH_QUERY] if results else []
+        rows.append((search_target, f"not measured at 1M{size}" + (
+            ": " + " / ".join(f"{q['p95_ms']:.1f} ms" for q in pages) if pages else ""), "—"))
 
     board = data.get("dashboard")
     board_target = f"Dashboard top leads and lead page p95 < {DASHBOARD_P95_MS:.0f} ms at 1M (server time)"
@@ -491,8 +502,9 @@ def markdown(data: dict[str, Any]) -> str:
                  _num(p["client_p95_ms"], 1)] for p in board["pages"]]
         out += _table(["page", "variant", "requests", "p50 ms", "p95 ms", "client p95 ms"], rows)
         out.append("")
-        out.append("Server time is the request middleware's `Server-Timing` (Django's own time); the text search "
-                   "is listed but not judged here: it walks the leads until the search index lands.")
+        out.append("Server time is the request middleware's `Server-Timing` (Django's own time); the search "
+                   "variants go through the search index (see the search section).")
+    out += _search_section(data)
 
     distributions = data.get("distribution", {})
     if distributions:
@@ -551,6 +563,39 @@ def markdown(data: dict[str, Any]) -> str:
                    "(RSS without shared pages: mapped files, code shared after fork); *after first fifth*: how much "
                    "more it grew after the first fifth of the stream — flat memory means ~0 there, whatever the size.")
     return "\n".join(out) + "\n"
+
+
+def _search_section(data: dict[str, Any]) -> list[str]:
+    """The lead list's search latency and what the search index costs the import."""
+    out: list[str] = []
+    lead_search = data.get("lead_search")
+    if lead_search:
+        out += ["", f"## Lead search — GET /api/leads/?search= at {_size(lead_search['leads'])} leads "
+                    "(newest first, page_size 50)", ""]
+        out += _table(["search", "page", "matches", "requests", "p50 ms", "p95 ms"], [
+            [q["query"], q["page"], f"{q['count']:,}", str(q["requests"]), _num(q["p50_ms"], 1),
+             _num(q["p95_ms"], 1)] for q in lead_search["queries"]])
+    without = data.get("import_no_search_index", {})
+    if without:
+        out += ["", "## Search index — what it costs the import", ""]
+        rows = []
+        for key in sorted(without, key=int):
+            indexed, plain = data.get("import", {}).get(key, []), without[key]
+            with_s, without_s = median([r["seconds"] for r in indexed]), median([r["seconds"] for r in plain])
+            rows.append([_size(int(key)), str(len(plain)), spread([r["seconds"] for r in indexed]),
+                         spread([r["seconds"] for r in plain]),
+                         f"{with_s / without_s:.2f}×" if with_s and without_s else "—",
+                         spread([r["db_bytes"] / 2**20 for r in indexed if "db_bytes" in r], 0),
+                         spread([r["db_bytes"] / 2**20 for r in plain], 0),
+                         spread([r["search_index_bytes"] / 2**20 for r in indexed if "search_index_bytes" in r], 0)])
+        out += _table(["leads", "runs", "import s, with the index", "import s, without", "with ÷ without",
+                       "database MB, with", "database MB, without", "of which the index MB"], rows)
+        out.append("")
+        out.append("Each run imports the same CSV twice through the API, each time into a fresh stack: the run's own "
+                   "stack (its database has the search index: the FTS5 table and the triggers that keep it) and "
+                   "a second stack whose database had the index dropped after migrate. Database sizes are "
+                   "page_count × page_size right after the import; the index's share comes from `dbstat`.")
+    return out
 
 
 def _automations_section(automations: dict[str, Any]) -> list[str]:

@@ -24,12 +24,21 @@ and rebuilds the index), or the index stops following the leads.
 
 from __future__ import annotations
 
-from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the benchmark reads the names below without setting Django up
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 SEARCH_FIELDS = ("name", "company", "role", "industry", "location", "email")
 # The trigram tokenizer indexes runs of three characters: a shorter term matches nothing in the index.
 TRIGRAM = 3
 SQLITE_TABLE = "leads_lead_search"
+# While this table holds a row (inside the import's batch transaction only), the insert trigger
+# stands aside and `search_index_bulk` indexes the batch's new leads in one statement.
+SQLITE_BULK_TABLE = "leads_lead_search_bulk"
 POSTGRES_INDEX = "lead_search_trgm"
 
 _COLUMNS = ", ".join(SEARCH_FIELDS)
@@ -39,7 +48,7 @@ _CHANGED = " OR ".join(f"old.{name} IS NOT new.{name}" for name in SEARCH_FIELDS
 
 SQLITE_TRIGGERS = {
     f"{SQLITE_TABLE}_insert": (
-        f"AFTER INSERT ON leads_lead BEGIN "
+        f"AFTER INSERT ON leads_lead WHEN NOT EXISTS (SELECT 1 FROM {SQLITE_BULK_TABLE}) BEGIN "
         f"INSERT INTO {SQLITE_TABLE}(rowid, {_COLUMNS}) VALUES (new.id, {_NEW}); END"
     ),
     f"{SQLITE_TABLE}_delete": (
@@ -55,6 +64,37 @@ SQLITE_TRIGGERS = {
 }
 
 
+@contextmanager
+def search_index_bulk(connection: BaseDatabaseWrapper) -> Iterator[None]:
+    """Index the leads inserted inside the block in one statement instead of one trigger run each.
+
+    FTS5 writes its pending terms out at every statement savepoint, and an INSERT whose trigger
+    writes to a virtual table takes one per row: indexing 100,000 new leads row by row took 37 s
+    where one `INSERT … SELECT` over them takes 9 s (and the leads alone 0.7 s). Must run inside
+    the caller's transaction, which rolls back on an error (the import's batch does): the marker row
+    and the index rows then go with it. Updates and deletes inside the block still go through their
+    triggers. PostgreSQL's GIN index is maintained by the database itself: nothing to do there.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    if not connection.in_atomic_block:
+        raise RuntimeError("search_index_bulk needs a transaction")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM sqlite_master WHERE name = %s", [SQLITE_TABLE])
+        if not cursor.fetchone()[0]:  # no index in this database (the benchmark's comparison run)
+            yield
+            return
+        cursor.execute("SELECT coalesce(max(id), 0) FROM leads_lead")
+        (top,) = cursor.fetchone()
+        cursor.execute(f"INSERT INTO {SQLITE_BULK_TABLE} (active) VALUES (1)")
+        yield
+        # Lead ids only grow (AUTOINCREMENT): the block's new leads are exactly those above `top`.
+        cursor.execute(f"INSERT INTO {SQLITE_TABLE}(rowid, {_COLUMNS}) SELECT id, {_COLUMNS} FROM leads_lead "
+                       f"WHERE id > %s", [top])
+        cursor.execute(f"DELETE FROM {SQLITE_BULK_TABLE}")
+
+
 def fts_phrase(term: str) -> str:
     """`term` as one FTS5 string (a phrase): everything inside double quotes is literal text."""
     return '"' + term.replace('"', '""') + '"'
@@ -65,6 +105,8 @@ def _sqlite_install(schema_editor: BaseDatabaseSchemaEditor) -> None:
     for name in SQLITE_TRIGGERS:
         execute(f"DROP TRIGGER IF EXISTS {name}")
     execute(f"DROP TABLE IF EXISTS {SQLITE_TABLE}")
+    execute(f"CREATE TABLE IF NOT EXISTS {SQLITE_BULK_TABLE} (active integer NOT NULL)")
+    execute(f"DELETE FROM {SQLITE_BULK_TABLE}")
     execute(f"CREATE VIRTUAL TABLE {SQLITE_TABLE} USING fts5({_COLUMNS}, content='leads_lead', "
             f"content_rowid='id', tokenize='trigram')")
     for name, body in SQLITE_TRIGGERS.items():
@@ -95,6 +137,7 @@ def search_index_uninstall(schema_editor: BaseDatabaseSchemaEditor) -> None:
         for name in SQLITE_TRIGGERS:
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
         schema_editor.execute(f"DROP TABLE IF EXISTS {SQLITE_TABLE}")
+        schema_editor.execute(f"DROP TABLE IF EXISTS {SQLITE_BULK_TABLE}")
     elif vendor == "postgresql":
         # The extension stays: dropping it could break anything else that came to use it.
         schema_editor.execute(f"DROP INDEX IF EXISTS {POSTGRES_INDEX}")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from django.core.files.base import ContentFile
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -254,6 +254,34 @@ def test_import_update_edit_and_delete_keep_the_index(tenant: Tenant, settings: 
         cursor.execute(f"SELECT count(*) FROM {search_index.SQLITE_TABLE} WHERE {search_index.SQLITE_TABLE} "
                        "MATCH %s", [search_index.fts_phrase("bombe")])
         assert cursor.fetchone()[0] == 0
+
+
+def bulk_marker_rows() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {search_index.SQLITE_BULK_TABLE}")
+        return int(cursor.fetchone()[0])
+
+
+def test_import_indexes_each_batch_in_one_statement(workspace: Workspace, settings: Any, tmp_path: Any) -> None:
+    """Batches of new leads are indexed by `search_index_bulk`; afterwards the trigger is back."""
+    settings.IMPORT_BATCH_SIZE = 3
+    rows = "".join(f"Person {n},Quuxco {n % 4},p{n}@quux.example.com\n" for n in range(10))
+    run_import(workspace, "name,company,email\n" + rows, settings, tmp_path)
+    index_matches_content()
+    assert bulk_marker_rows() == 0
+    assert searched(workspace, "quuxco 3") == scan(workspace, "quuxco 3") and len(scan(workspace, "quuxco 3")) == 2
+    later = LeadFactory(workspace=workspace, company="Quuxco Later")
+    assert searched(workspace, "quuxco later") == {later.pk}
+
+
+def test_bulk_block_that_fails_leaves_no_trace(workspace: Workspace) -> None:
+    with pytest.raises(ZeroDivisionError), transaction.atomic(), search_index.search_index_bulk(connection):
+        LeadFactory(workspace=workspace, company="Vanished")
+        raise ZeroDivisionError
+    assert bulk_marker_rows() == 0
+    index_matches_content()
+    kept = LeadFactory(workspace=workspace, company="Vanished Not")
+    assert searched(workspace, "vanished") == {kept.pk}
 
 
 @pytest.mark.django_db(transaction=True)
