@@ -427,10 +427,10 @@ class _ImportRun:
                     if len(batch) >= self.batch_size:
                         self._flush(batch)
                         batch = []
-                        if self.lease.lost:
-                            raise LeaseLost
                         if self._cancel_requested():
                             return "cancelled"
+                        if self.lease.lost:
+                            raise LeaseLost
             except cp.CsvSyntaxError:
                 self._flush(batch)  # the valid rows read before the broken line are kept
                 raise
