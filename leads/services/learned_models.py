@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from django.db.models import Q
 
-from leads.models import Score, ScoreCause, ScoringModel, TrainedModel
+from leads.models import Offer, Score, ScoreCause, ScoringModel, TrainedModel
 from leads.scoring.engine import LearnedPart
 from leads.scoring.learned import LearnedModel
 
@@ -28,17 +28,20 @@ def learned_blend(n_outcomes: int) -> float:
     return round(min(1.0, n_outcomes / FULL_BLEND_AT), 3)
 
 
-def learned_scores_stale(*, workspace_id: int) -> int:
-    """Mark stale (cause `outcome`) the current scores of offers whose model has a learned part."""
+def learned_scores_stale(*, workspace_id: int) -> list[int]:
+    """Mark stale (cause `outcome`) the current scores of offers whose model has a learned part;
+    returns those offers' ids."""
     learned = list(ScoringModel.objects.filter(workspace_id=workspace_id, learned_weight__gt=0)
                    .values_list("pk", "is_default"))
     if not learned:
-        return 0
-    offers = Q(offer__scoring_model_id__in=[pk for pk, _ in learned])
+        return []
+    uses_learned = Q(scoring_model_id__in=[pk for pk, _ in learned])
     if any(is_default for _, is_default in learned):
-        offers |= Q(offer__scoring_model__isnull=True)
-    return Score.objects.filter(offers, workspace_id=workspace_id, is_current=True, stale_cause="") \
+        uses_learned |= Q(scoring_model__isnull=True)
+    offers = list(Offer.objects.filter(uses_learned, workspace_id=workspace_id).values_list("pk", flat=True))
+    Score.objects.filter(workspace_id=workspace_id, offer_id__in=offers, is_current=True, stale_cause="") \
         .update(stale_cause=ScoreCause.OUTCOME)
+    return offers
 
 
 def trained_model_current(*, workspace_id: int, offer_id: int | None) -> TrainedModel | None:

@@ -73,9 +73,10 @@ def _chunks(ids: list[int], size: int) -> Iterable[list[int]]:
 
 def score_job_start(
     *, workspace: Workspace, user: AbstractBaseUser | None, offer: Offer, lead_ids: list[int] | None = None,
-    rescore: bool = False, cause: str | None = None,
+    rescore: bool = False, cause: str | None = None, stale_only: bool = False,
 ) -> ScoreJobStart:
-    """Create a scoring job (or return the one already running for this offer) and queue its chunks."""
+    """Create a scoring job (or return the one already running for this offer) and queue its chunks.
+    `stale_only`: only leads whose current score went stale, none that was never scored."""
     with transaction.atomic():
         # The offer's row lock serialises concurrent starts for one offer (SQLite: the IMMEDIATE
         # transaction already does), so two requests can't both decide "none is running".
@@ -91,7 +92,10 @@ def score_job_start(
         leads = Lead.objects.filter(workspace=workspace)
         if lead_ids is not None:
             leads = leads.filter(pk__in=lead_ids)
-        if not rescore:  # unscored leads, and those whose score went stale
+        if stale_only:
+            leads = leads.filter(pk__in=Score.objects.filter(offer=offer, is_current=True).exclude(stale_cause="")
+                                 .values("lead_id"))
+        elif not rescore:  # unscored leads, and those whose score went stale
             leads = leads.exclude(pk__in=Score.objects.filter(offer=offer, is_current=True, stale_cause="")
                                   .values("lead_id"))
         ids = list(leads.order_by("pk").values_list("pk", flat=True))

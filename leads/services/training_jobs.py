@@ -30,7 +30,7 @@ from leads.scoring.types import OfferData
 from leads.services.engagement import engagement_facts
 from leads.services.jobs import job_finish, job_mark_running, job_tasks_queue
 from leads.services.learned_models import MIN_EACH, learned_scores_stale
-from leads.services.scoring import ALL_FACT_COLUMNS, facts_from_row, offer_data, workspace_rescore_stale
+from leads.services.scoring import ALL_FACT_COLUMNS, facts_from_row, offer_data, score_job_start
 from leads.services.scoring_models import compiled_model, scoring_model_default, scoring_model_for_offer
 from leads.services.training import NotEnoughOutcomes, fit_learned_model
 
@@ -146,9 +146,10 @@ def training_run(job_id: int) -> None:
         job_finish(job=job, status=Job.Status.SUCCEEDED, fields=["processed", "total", "params"], message=(
             f"Trained learned model v{trained.version} on {result.n_won} won and {result.n_lost} lost outcomes: "
             f"cross-validated AUC {_auc(result.cv_auc)}, held-out AUC {_auc(result.holdout_auc)}."))
-        stale = learned_scores_stale(workspace_id=job.workspace_id)
-    if stale:
-        workspace_rescore_stale(workspace=Workspace.objects.get(pk=job.workspace_id))
+        offers = learned_scores_stale(workspace_id=job.workspace_id)
+    # Only what the new model changes: offers never scored stay unscored until someone asks.
+    for offer in Offer.objects.filter(pk__in=offers).order_by("pk"):
+        score_job_start(workspace=offer.workspace, user=None, offer=offer, stale_only=True)
 
 
 def _auc(value: float | None) -> str:

@@ -224,3 +224,25 @@ def test_a_training_whose_worker_died_is_replaced(tenant: Tenant) -> None:
     going = Job.objects.create(workspace=tenant.workspace, kind=Job.Kind.TRAIN, status=Job.Status.RUNNING)
     again = tenant.client.post("/api/models/train/", {}, format="json")
     assert again.status_code == 202 and again.json()["id"] == going.pk
+
+
+@pytest.mark.django_db
+def test_a_new_model_rescores_only_what_it_changes(tenant: Tenant) -> None:
+    """Offers under a model without a learned part, and leads never scored, are left alone."""
+    learned_offer = OfferFactory(workspace=tenant.workspace)
+    plain_offer = OfferFactory(workspace=tenant.workspace)
+    leads = _leads_with_a_signal(tenant, n=200)
+    tenant.client.get("/api/scoring-models/")
+    learned = tenant.client.post("/api/scoring-models/", {"name": "With outcomes", "template": "default",
+                                                         "learned_weight": 25}, format="json").json()
+    tenant.client.patch(f"/api/offer/{learned_offer.pk}/", {"scoring_model": learned["id"]}, format="json")
+    scored = [lead.pk for lead, _ in leads[:150]]
+    for offer in (learned_offer, plain_offer):
+        assert tenant.client.post("/api/leads/score/", {"offer": offer.pk, "leads": scored},
+                                  format="json").status_code == 200
+    _record(tenant, leads)
+    assert tenant.client.post("/api/models/train/", {}, format="json").status_code == 200
+    learned_scores = Score.objects.filter(offer=learned_offer, is_current=True)
+    assert learned_scores.count() == 150  # the 50 never scored stay unscored
+    assert set(learned_scores.values_list("cause", flat=True)) == {"outcome"}
+    assert set(Score.objects.filter(offer=plain_offer, is_current=True).values_list("cause", flat=True)) == {"upload"}
