@@ -101,6 +101,21 @@ class ResultFilters:
     max_score: int | None = None
     search: str | None = None
     ordering: str = "-score"
+    # The lead list's filters, with its semantics: industry exact (any case), role and location contain.
+    industry: str | None = None
+    role: str | None = None
+    location: str | None = None
+
+    def lead_filter(self, *, prefix: str = "") -> Q | None:
+        """The lead-side filters (search and the lead list's filters) as one Q, or None without any."""
+        match = Q()
+        if self.search:
+            match &= _lead_matches(self.search, prefix=prefix)
+        for field, lookup in (("industry", "iexact"), ("role", "icontains"), ("location", "icontains")):
+            value = getattr(self, field)
+            if value:
+                match &= Q(**{f"{prefix}{field}__{lookup}": value})
+        return match or None
 
 
 SEARCH_FIELDS = ("name", "company", "role", "industry", "location", "email")
@@ -137,9 +152,9 @@ def _current_scores(*, workspace: Workspace, offer: Offer, filters: ResultFilter
 def score_results(*, workspace: Workspace, offer: Offer, filters: ResultFilters) -> QuerySet[Score]:
     """Current scores for one offer, best first, with their leads joined in (no N+1)."""
     scores = _current_scores(workspace=workspace, offer=offer, filters=filters).select_related("lead")
-    if filters.search:
+    if (lead_filter := filters.lead_filter(prefix="lead__")) is not None:
         # Walking the score index in order and joining each lead finds a page's matches quickly.
-        scores = scores.filter(_lead_matches(filters.search, prefix="lead__"))
+        scores = scores.filter(lead_filter)
     return scores.order_by(*RESULT_ORDERINGS[filters.ordering])
 
 
@@ -151,8 +166,8 @@ def score_results_count(*, workspace: Workspace, offer: Offer, filters: ResultFi
     (lead, offer) index counts the same rows 2–3x faster at a million leads.
     """
     scores = _current_scores(workspace=workspace, offer=offer, filters=filters)
-    if filters.search:
-        matching_leads = Lead.objects.filter(workspace=workspace).filter(_lead_matches(filters.search))
+    if (lead_filter := filters.lead_filter()) is not None:
+        matching_leads = Lead.objects.filter(workspace=workspace).filter(lead_filter)
         scores = scores.filter(lead_id__in=matching_leads.values("pk"))
     return scores.count()
 

@@ -32,6 +32,7 @@ from leads.models import (
 from leads.scoring.model import ALL_OPERATORS
 from leads.scoring.templates import TEMPLATES
 from leads.services.automations import mask_url
+from leads.services.csv_parsing import UNSAFE_TEXT
 
 
 def members_of(workspace: Workspace) -> QuerySet:
@@ -82,6 +83,10 @@ class OfferSerializer(WorkspaceChoices, serializers.ModelSerializer):
         fields = ["id", "name", "value_props", "ideal_use_cases", "adjacent_industries", "scoring_model",
                   "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
+        # Swagger's "Try it out" sends the example as it is: a real offer, not "string".
+        swagger_schema_fields = {"example": {
+            "name": "AI Outreach Automation", "value_props": ["24/7 outreach", "6x more meetings"],
+            "ideal_use_cases": ["B2B SaaS mid-market"], "adjacent_industries": ["Marketing agencies"]}}
 
     workspace_choices = {"scoring_model": lambda workspace: ScoringModel.objects.filter(workspace=workspace)}
 
@@ -116,6 +121,10 @@ class LeadSerializer(WorkspaceChoices, serializers.ModelSerializer):
         fields = ["id", "name", "role", "company", "industry", "location", "linkedin_bio", "email", "attributes",
                   "status", "owner", "owner_name", "tags", "engagement_summary", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
+        swagger_schema_fields = {"example": {
+            "name": "Maya Chen", "role": "VP of Sales", "company": "Acme Cloud", "industry": "B2B SaaS",
+            "location": "San Francisco", "linkedin_bio": "Scaling outbound at a mid-market SaaS company.",
+            "email": "maya.chen@acme-cloud.example", "attributes": {"phone": "+1 415 555 0101"}}}
 
     workspace_choices = {"owner": lambda workspace: members_of(workspace)}
 
@@ -126,12 +135,30 @@ class LeadSerializer(WorkspaceChoices, serializers.ModelSerializer):
     def get_owner_name(self, lead: Lead) -> str | None:
         return lead.owner.username if lead.owner_id else None
 
+    def validate_name(self, value: str) -> str:
+        return _no_unsafe_text(value)
+
+    def validate_email(self, value: str) -> str:
+        return _no_unsafe_text(value)
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.instance is None:  # a new lead: the import's rule (leads.services.csv_parsing)
+            return attrs
         name = attrs.get("name", getattr(self.instance, "name", ""))
         company = attrs.get("company", getattr(self.instance, "company", ""))
         if not (name or "").strip() and not (company or "").strip():
             raise serializers.ValidationError("A lead needs a name or a company.")
         return attrs
+
+
+UNSAFE_TEXT_FOUND = "Remove the control or text-direction characters ({found})."
+
+
+def _no_unsafe_text(value: str) -> str:
+    if found := UNSAFE_TEXT.findall(value):
+        raise serializers.ValidationError(UNSAFE_TEXT_FOUND.format(
+            found=", ".join(sorted({f"U+{ord(c):04X}" for c in found}))))
+    return value
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -142,8 +169,9 @@ class JobSerializer(serializers.ModelSerializer):
     class Meta:
         model = Job
         fields = ["id", "url", "kind", "status", "offer", "total", "processed", "failed", "created", "updated",
-                  "skipped", "progress", "errors", "errors_truncated", "message", "ai_requests", "prompt_tokens",
-                  "completion_tokens", "cancel_requested", "created_at", "started_at", "finished_at"]
+                  "skipped", "progress", "errors", "errors_truncated", "warned", "warnings", "message",
+                  "ai_requests", "prompt_tokens", "completion_tokens", "cancel_requested", "created_at", "started_at",
+                  "finished_at"]
         read_only_fields = fields
 
     def get_url(self, job: Job) -> str:
@@ -187,8 +215,10 @@ def summary_of(lead: Lead) -> dict[str, Any]:
     return engagement_summary(row)
 
 
-# Ids are 64-bit: a bigger number is a 400, not an overflow inside the database driver.
-MAX_ID = 2**63 - 1
+# Ids are at most 2**53 - 1, the largest integer JavaScript (so Swagger UI) holds exactly: a bigger
+# number is a 400, not an overflow inside the database driver, and the schema's maximum survives
+# a browser (2**63 - 1 came back from Swagger UI as 9223372036854776000, over its own maximum).
+MAX_ID = 2**53 - 1
 
 
 class ScoreInputSerializer(serializers.Serializer):
@@ -198,6 +228,16 @@ class ScoreInputSerializer(serializers.Serializer):
                                   allow_empty=False,
                                   max_length=100_000, help_text="Lead ids to score; default: every lead.")
     rescore = serializers.BooleanField(default=False, help_text="Score again leads that already have a score.")
+
+    class Meta:
+        # Every lead not scored yet, against the latest offer: works as sent on any workspace with an offer.
+        swagger_schema_fields = {"example": {"rescore": False}}
+
+
+class OfferUsedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    default = serializers.BooleanField(help_text="No offer was named, so the workspace's latest offer was used.")
 
 
 class ScoredLeadSerializer(serializers.Serializer):
@@ -242,6 +282,7 @@ class ScoreResultSerializer(serializers.Serializer):
     total_scored = serializers.IntegerField()
     scoring_method = serializers.CharField()
     job = JobSerializer()
+    offer = OfferUsedSerializer(help_text="The offer scored against (also in the X-Offer header).")
 
 
 class ErrorSerializer(serializers.Serializer):
