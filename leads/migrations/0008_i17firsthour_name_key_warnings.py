@@ -1,4 +1,5 @@
-"""Lead.name_key (name + company, kept for leads with an email too) and the import's warnings."""
+"""Lead.name_key (name + company, kept for leads with an email too), the import's warnings, and
+the intent cache's plural name in the admin."""
 
 import re
 import unicodedata
@@ -55,5 +56,9 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='lead',
             index=models.Index(fields=['workspace', 'name_key'], name='lead_ws_name_key'),
+        ),
+        migrations.AlterModelOptions(
+            name='intentcacheentry',
+            options={'verbose_name': 'intent cache entry', 'verbose_name_plural': 'intent cache entries'},
         ),
     ]
