@@ -312,6 +312,9 @@ class ScoringRuleSerializer(WorkspaceChoices, serializers.ModelSerializer):
         fields = ["id", "model", "name", "rule_type", "field_name", "operator", "value", "points", "priority",
                   "is_active", "knockout", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
+        swagger_schema_fields = {"example": {  # no model: the workspace's default one
+            "name": "Enterprise plan asked", "rule_type": "behavioral", "field_name": "attributes.plan",
+            "operator": "in_list", "value": ["enterprise", "business"], "points": 15}}
 
     workspace_choices = {"model": lambda workspace: ScoringModel.objects.filter(workspace=workspace)}
 
@@ -350,6 +353,7 @@ class ScoringModelSerializer(serializers.ModelSerializer):
                   "group_caps", "ai_enabled", "ai_points", "engagement", "learned_weight", "high_from",
                   "medium_from", "rules", "created_at", "updated_at"]
         read_only_fields = ["id", "version", "created_at", "updated_at"]
+        swagger_schema_fields = {"example": {"name": "Four factors", "template": "budget_size_industry_urgency"}}
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         for key in ("group_caps", "ai_points", "engagement"):
@@ -381,6 +385,8 @@ class QualificationStageSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "stage", "order", "minimum_score", "required_fields", "required_actions",
                   "time_constraint_days", "forward_only", "is_active", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
+        swagger_schema_fields = {"example": {"name": "Sales accepted", "stage": "sal", "order": 15,
+                                             "minimum_score": 60}}
 
 
 class TestRuleInputSerializer(serializers.Serializer):
@@ -408,6 +414,9 @@ class BulkCalculateInputSerializer(serializers.Serializer):
                                      allow_empty=False, max_length=100_000)
     recalculate_all = serializers.BooleanField(default=False)
     offer = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+
+    class Meta:
+        swagger_schema_fields = {"example": {"recalculate_all": True}}
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs.get("lead_ids") and not attrs.get("recalculate_all"):
@@ -495,6 +504,10 @@ class WorkflowSerializer(WorkspaceChoices, serializers.ModelSerializer):
                   "is_active", "priority", "has_signing_secret", "managed_by_alerts", "last_run_at", "created_at",
                   "updated_at"]
         read_only_fields = ["id", "last_run_at", "created_at", "updated_at"]
+        swagger_schema_fields = {"example": {
+            "name": "Tag hot leads", "trigger_type": "score_threshold",
+            "trigger_config": {"score": 75, "direction": "up"}, "action_type": "add_tag",
+            "action_config": {"tag": "hot"}}}
 
     workspace_choices = {"offer": lambda workspace: Offer.objects.filter(workspace=workspace)}
 
@@ -592,6 +605,7 @@ class AlertConfigSerializer(serializers.ModelSerializer):
         fields = ["hot_threshold", "warm_threshold", "enable_slack", "slack_webhook_url", "slack_webhook",
                   "updated_at"]
         read_only_fields = ["updated_at"]
+        swagger_schema_fields = {"example": {"hot_threshold": 80, "warm_threshold": 50, "enable_slack": False}}
 
     def get_slack_webhook(self, config: AlertConfig) -> str:
         return mask_url(config.slack_webhook_url)
@@ -619,6 +633,10 @@ class EventInputSerializer(serializers.Serializer):
     source = serializers.CharField(required=False, default="api")
     external_id = serializers.CharField(required=False, help_text="The sender's id: sent again, counted once.")
     properties = serializers.DictField(required=False)
+
+    class Meta:
+        swagger_schema_fields = {"example": {"email": "maya.chen@acme-cloud.example", "type": "email_open",
+                                             "source": "mailer", "external_id": "evt-1"}}
 
 
 class IngestResultSerializer(serializers.Serializer):

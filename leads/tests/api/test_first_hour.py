@@ -308,3 +308,25 @@ def test_upload_answer_lists_warnings_apart_from_errors(tenant: Tenant) -> None:
     assert [w["line"] for w in job["warnings"]] == [2]
     assert [e["line"] for e in body["errors"]] == [3]
     assert "1 stored with a warning" in job["message"]
+
+
+def _example(schema: dict, path: str, method: str = "post") -> object:
+    body = next(p for p in schema["paths"][path][method]["parameters"] if p["in"] == "body")["schema"]
+    if body.get("type") == "array":
+        return [schema["definitions"][body["items"]["$ref"].split("/")[-1]]["example"]]
+    return schema["definitions"][body["$ref"].split("/")[-1]]["example"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("path", "method", "expected"), [
+    ("/scoring-models/", "post", 201), ("/scoring-rules/", "post", 201), ("/qualification-criteria/", "post", 201),
+    ("/lead-scores/bulk_calculate/", "post", 200), ("/workflows/", "post", 201), ("/alerts/config/", "post", 200),
+    ("/events/", "post", 201),
+])
+def test_more_swagger_examples_work_as_sent(tenant: Tenant, anon_client, path: str, method: str,
+                                            expected: int) -> None:
+    _offer(tenant, "Offer")
+    LeadFactory(workspace=tenant.workspace, email="maya.chen@acme-cloud.example")
+    schema = anon_client.get("/swagger.json").json()
+    response = getattr(tenant.client, method)(f"/api{path}", _example(schema, path, method), format="json")
+    assert response.status_code == expected, response.content
