@@ -201,6 +201,8 @@ class ImportResultSerializer(serializers.Serializer):
     skipped = serializers.IntegerField()
     failed = serializers.IntegerField()
     errors = serializers.ListField(child=serializers.DictField())
+    warned = serializers.IntegerField(help_text="Rows stored with a warning (counted in created/updated/skipped).")
+    warnings = serializers.ListField(child=serializers.DictField(), help_text="{line, column, reason} per warning.")
     leads = LeadSerializer(many=True)
 
 

@@ -281,7 +281,7 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
         by_id = {lead.pk: lead for lead in selectors.lead_list(workspace=job.workspace).filter(pk__in=lead_ids)}
         body = {
             "job": job_data, "created": job.created, "updated": job.updated, "skipped": job.skipped,
-            "failed": job.failed, "errors": job.errors,
+            "failed": job.failed, "errors": job.errors, "warned": job.warned, "warnings": job.warnings,
             "leads": s.LeadSerializer([by_id[i] for i in lead_ids if i in by_id], many=True).data,
         }
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": job_data["url"]})
