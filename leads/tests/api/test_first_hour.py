@@ -186,7 +186,8 @@ def test_framework_parameters_still_work(tenant: Tenant) -> None:
 def test_xlsx_export_keeps_text_as_typed_and_never_has_a_formula(tenant: Tenant) -> None:
     offer = _offer(tenant, "Offer")
     LeadFactory(workspace=tenant.workspace, name="=HYPERLINK(\"http://evil\",\"x\")", company="-Minus Corp",
-                attributes={"phone": "+1 415 555 0101", "zip": "02134", "note": "\x1b[31mred\x07"})
+                attributes={"phone": "+1 415 555 0101", "zip": "02134", "note": "\x1b[31mred\x07",
+                            "next": "=1+1", "after": "=SUM(A1:A2)", "plain": "text"})
     _score(tenant)
     response = tenant.client.get("/api/leads/export_csv/?format=xlsx")
     assert response.status_code == 200
@@ -203,6 +204,7 @@ def test_xlsx_export_keeps_text_as_typed_and_never_has_a_formula(tenant: Tenant)
     assert cells["name"].value == "=HYPERLINK(\"http://evil\",\"x\")" and cells["name"].data_type == "s"
     assert cells["company"].value == "-Minus Corp"
     assert cells["note"].value == "[31mred"  # control characters dropped
+    assert (cells["next"].value, cells["after"].value, cells["plain"].value) == ("=1+1", "=SUM(A1:A2)", "text")
     assert cells["score"].data_type == "n"
     assert cells["offer"].value == "Offer"
     assert not any(cell.data_type == "f" for row in rows for cell in row)
