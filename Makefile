@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run static test test-integration lint bench bench-quick token migrate worker web clean help demo
+.PHONY: run static test test-integration lint bench bench-quick token migrate worker web clean help demo admin-password
 
 help:
 	@echo "make run    - install, migrate, create the local admin + token, serve API + worker on 127.0.0.1:$(PORT)"
@@ -56,6 +56,10 @@ demo: migrate
 
 token: $(BIN)/.installed .env
 	@$(BIN)/python manage.py create_workspace $${LOCAL_WORKSPACE:-default} $${LOCAL_ADMIN_USERNAME:-admin} 2>/dev/null | tail -n 1
+
+# Asks for the new password twice (Django's changepassword).
+admin-password: $(BIN)/.installed .env
+	@$(BIN)/python manage.py changepassword $${LOCAL_ADMIN_USERNAME:-admin}
 
 test: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -1,11 +1,15 @@
 """Admin pages: the columns, filters and searches an operator reaches for."""
 
+import json
 from dataclasses import replace
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Min, QuerySet
+from django.db.models.functions import Lower
 from django.http import HttpRequest
+from django.utils.html import format_html
 
 from leads.exceptions import LeadsError
 from leads.models import (
@@ -55,21 +59,67 @@ class OfferAdmin(admin.ModelAdmin):
     raw_id_fields = ["scoring_model"]
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows the service writes (jobs, scores, caches): readable here, never added by hand."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class IndustryFilter(admin.SimpleListFilter):
+    """Industries as people read them: "FinTech", "fintech" and "Fintech" are one choice."""
+
+    title = "industry"
+    parameter_name = "industry"
+    max_choices = 200
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        rows = (Lead.objects.exclude(industry="").annotate(folded=Lower("industry")).values("folded")
+                .annotate(label=Min("industry")).order_by("folded")[:self.max_choices])
+        return [(row["folded"], row["label"]) for row in rows]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        return queryset.filter(industry__iexact=value) if value else queryset
+
+
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
     list_display = ["id", "name", "role", "company", "industry", "location", "email", "workspace", "created_at"]
-    list_filter = ["workspace", "industry"]
+    list_filter = ["workspace", IndustryFilter]
     search_fields = ["name", "company", "role", "email"]
-    readonly_fields = ["dedupe_key", "created_at", "updated_at"]
+    readonly_fields = ["dedupe_key", "name_key", "created_at", "updated_at"]
     show_full_result_count = False  # COUNT(*) over a million leads on every page is wasted work
     list_select_related = ["workspace"]
 
 
+class CurrentScoreFilter(admin.SimpleListFilter):
+    """Current scores by default: history rows (every older score) only when asked for."""
+
+    title = "scores"
+    parameter_name = "current"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("yes", "Current"), ("no", "History"), ("all", "All")]
+
+    def value(self) -> str:
+        return super().value() or "yes"
+
+    def choices(self, changelist: Any) -> Any:
+        for lookup, title in self.lookup_choices:
+            yield {"selected": self.value() == lookup, "display": title,
+                   "query_string": changelist.get_query_string({self.parameter_name: lookup})}
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        return queryset if value == "all" else queryset.filter(is_current=value == "yes")
+
+
 @admin.register(Score)
-class ScoreAdmin(admin.ModelAdmin):
+class ScoreAdmin(ReadOnlyAdmin):
     list_display = ["id", "lead", "offer", "score", "intent", "stage", "score_change", "cause", "model_version",
                     "is_current", "created_at"]
-    list_filter = ["intent", "is_current", "stage", "cause", "provider", "offer"]
+    list_filter = [CurrentScoreFilter, "intent", "stage", "cause", "provider", "offer"]
     search_fields = ["lead__name", "lead__company"]
     raw_id_fields = ["lead", "offer", "job"]
     list_select_related = ["lead", "offer"]
@@ -86,20 +136,33 @@ class JobChunkInline(admin.TabularInline):
     max_num = 0
 
 
+# Job params an operator has no use for: where the upload sits on the server, and up to 500 lead ids.
+JOB_PARAMS_HIDDEN = ("path", "lead_ids")
+
+
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(ReadOnlyAdmin):
     list_display = ["id", "kind", "status", "workspace", "offer", "total", "processed", "failed", "created_at",
                     "finished_at"]
     list_filter = ["kind", "status", "workspace"]
     search_fields = ["message"]
-    readonly_fields = [f.name for f in Job._meta.fields]
+    readonly_fields = [f.name if f.name != "params" else "parameters" for f in Job._meta.fields]
+    exclude = ["params"]
     date_hierarchy = "created_at"
+
+    @admin.display(description="params")
+    def parameters(self, job: Job) -> str:
+        shown = {key: value for key, value in (job.params or {}).items() if key not in JOB_PARAMS_HIDDEN}
+        if "lead_ids" in (job.params or {}):
+            shown["leads kept for the answer"] = len(job.params["lead_ids"])
+        return format_html("<pre>{}</pre>", json.dumps(shown, indent=2, ensure_ascii=False))
 
 
 @admin.register(IntentCacheEntry)
-class IntentCacheEntryAdmin(admin.ModelAdmin):
+class IntentCacheEntryAdmin(ReadOnlyAdmin):
     list_display = ["key", "intent", "provider", "model", "created_at"]
     list_filter = ["provider", "model", "intent"]
+    readonly_fields = [f.name for f in IntentCacheEntry._meta.fields]
 
 
 # --- scoring models, rules, stages ----------------------------------------------------------------

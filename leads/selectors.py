@@ -259,9 +259,23 @@ class ResultFilters:
     max_score: int | None = None
     search: str | None = None
     ordering: str = "-score"
-    #: The dashboard's filters on the lead (a join, like the search): a member's id, an industry.
+    #: Filters on the lead (a join, like the search): a member's id; the industry exact (any case),
+    #: role and location contain (the lead list's semantics).
     owner: int | None = None
     industry: str | None = None
+    role: str | None = None
+    location: str | None = None
+
+    def lead_filter(self, *, prefix: str = "") -> Q | None:
+        """The filters on the lead's own fields (the search aside) as one Q, or None without any."""
+        match = Q()
+        if self.owner is not None:
+            match &= Q(**{f"{prefix}owner_id": self.owner})
+        for field, lookup in (("industry", "iexact"), ("role", "icontains"), ("location", "icontains")):
+            value = getattr(self, field)
+            if value:
+                match &= Q(**{f"{prefix}{field}__{lookup}": value})
+        return match or None
 
 
 def _current_scores(*, workspace: Workspace, offer: Offer, filters: ResultFilters) -> QuerySet[Score]:
@@ -289,22 +303,14 @@ def score_results(*, workspace: Workspace, offer: Offer, filters: ResultFilters)
     """Current scores for one offer, best first, with their leads joined in (no N+1)."""
     scores = _current_scores(workspace=workspace, offer=offer, filters=filters).select_related("lead")
     ordering = RESULT_ORDERINGS[filters.ordering]
-    scores = scores.filter(_lead_fields(filters, prefix="lead__"))
+    if (lead_filter := filters.lead_filter(prefix="lead__")) is not None:
+        scores = scores.filter(lead_filter)
     if filters.search:
         match, from_index = _search_filter([filters.search], model=Score, field="lead", through="lead")
         scores = scores.filter(match)
         if from_index:
             return scores.order_by(*_by_score_not_walked(ordering))
     return scores.order_by(*ordering)
-
-
-def _lead_fields(filters: ResultFilters, *, prefix: str = "") -> Q:
-    match = Q()
-    if filters.owner is not None:
-        match &= Q(**{f"{prefix}owner_id": filters.owner})
-    if filters.industry:
-        match &= Q(**{f"{prefix}industry__iexact": filters.industry})
-    return match
 
 
 def lead_outcome(*, lead: Lead) -> Outcome | None:
@@ -353,8 +359,8 @@ def score_results_count(*, workspace: Workspace, offer: Offer, filters: ResultFi
             scores = scores.filter(_lead_id_among(Score, "lead", matching_leads))
         else:
             scores = scores.filter(lead_id__in=matching_leads.values("pk"))
-    if filters.owner is not None or filters.industry:
-        scores = scores.filter(lead_id__in=Lead.objects.filter(workspace=workspace).filter(_lead_fields(filters))
+    if (lead_filter := filters.lead_filter()) is not None:
+        scores = scores.filter(lead_id__in=Lead.objects.filter(workspace=workspace).filter(lead_filter)
                                .values("pk"))
     return scores.count()
 

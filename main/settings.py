@@ -230,7 +230,8 @@ SWAGGER_SETTINGS = {
         }
     },
     "USE_SESSION_AUTH": True,
-    "LOGIN_URL": "/admin/login/",
+    # DRF's log-in page takes any member; the admin's takes staff only.
+    "LOGIN_URL": "/api-auth/login/",
     "LOGOUT_URL": "/admin/logout/",
     "DEFAULT_AUTO_SCHEMA_CLASS": "leads.api.schema.EnvelopeAutoSchema",
 }

@@ -23,6 +23,7 @@ urlpatterns = [
     path("health/", ops.health, name="health"),
     path("ready/", ops.ready, name="ready"),
     path("metrics", MetricsView.as_view(), name="metrics"),
+    path("api-auth/", include("rest_framework.urls")),  # browser log-in for members (the admin's is staff-only)
     *alias_urlpatterns,
     path("app/", include("leads.web.urls")),
     path("", RedirectView.as_view(url="/app/", permanent=False), name="home"),

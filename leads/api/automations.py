@@ -88,6 +88,7 @@ class WorkflowExecutionViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixi
     serializer_class = s.WorkflowExecutionSerializer
     filterset_fields = ["status", "workflow", "lead"]
     ordering_fields = ["created_at", "id"]
+    action_query_params = {"recent": ("limit",)}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

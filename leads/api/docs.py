@@ -10,7 +10,9 @@ schema_view = get_schema_view(
         default_version="v1",
         description=(
             "Score leads 0–100 against an offer with a rule layer and an AI layer.\n\n"
-            "Authenticate with `Authorization: Token <key>` (use **Authorize**) or log in through /admin/."
+            "Authenticate with `Authorization: Token <key>` (use **Authorize**) or log in with **Django Login** "
+            "(/api-auth/login/). The examples are real bodies: *Try it out* sends them as they are. Scoring, "
+            "results and export use the offer you name, else your latest offer, and say which in `X-Offer`."
         ),
         license=openapi.License(name="MIT"),
     ),

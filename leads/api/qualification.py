@@ -20,6 +20,7 @@ from leads.api import serializers as s
 from leads.api.schema import paginated
 from leads.api.views import (
     ERROR_RESPONSE,
+    OFFER_HEADER,
     WorkspaceScopedMixin,
     _int_param,
     score_run_response,
@@ -197,6 +198,7 @@ class LeadScoreViewSet(WorkspaceScopedMixin, viewsets.GenericViewSet):
 
     serializer_class = s.LeadScoreSerializer
     filter_backends: list[Any] = []
+    action_query_params = {"history": ("lead_id", "offer", "page", "page_size"), "distribution": ("offer",)}
 
     def get_queryset(self):
         return selectors.score_results  # not used: every action reads through its own selector
@@ -212,7 +214,7 @@ class LeadScoreViewSet(WorkspaceScopedMixin, viewsets.GenericViewSet):
         lead = _lead(self.workspace, form.validated_data["lead_id"])
         offer = selectors.offer_for_request(workspace=self.workspace, offer_id=form.validated_data.get("offer"))
         score = scoring.lead_score_now(lead=lead, offer=offer)
-        return Response(s.LeadScoreSerializer(score).data)
+        return Response(s.LeadScoreSerializer(score).data, headers={OFFER_HEADER: str(offer.pk)})
 
     @swagger_auto_schema(
         operation_summary="Rescore many leads (a scoring job)",
@@ -231,7 +233,7 @@ class LeadScoreViewSet(WorkspaceScopedMixin, viewsets.GenericViewSet):
             unknown_lead_ids(self.workspace, lead_ids, field="lead_ids")
         start = scoring.score_job_start(workspace=self.workspace, user=request.user, offer=offer,
                                         lead_ids=lead_ids or None, rescore=True)
-        return score_run_response(request, start.job)
+        return score_run_response(request, start.job, offer_default=data.get("offer") is None)
 
     @swagger_auto_schema(operation_summary="A lead's score history, newest first", manual_parameters=HISTORY_PARAMS,
                          responses={200: paginated(s.LeadScoreSerializer), 400: ERROR_RESPONSE, 404: ERROR_RESPONSE})
@@ -254,7 +256,8 @@ class LeadScoreViewSet(WorkspaceScopedMixin, viewsets.GenericViewSet):
     def distribution(self, request: Request) -> Response:
         offer_id = _int_param(request, "offer", low=1, high=s.MAX_ID)
         offer = selectors.offer_for_request(workspace=self.workspace, offer_id=offer_id)
-        return Response(selectors.score_distribution(workspace=self.workspace, offer=offer))
+        return Response(selectors.score_distribution(workspace=self.workspace, offer=offer),
+                        headers={OFFER_HEADER: str(offer.pk)})
 
     @swagger_auto_schema(operation_summary="Set a lead's stage by hand (null: back to the criteria)",
                          request_body=s.SetStageInputSerializer,

@@ -33,6 +33,7 @@ from leads.models import (
 from leads.scoring.model import ALL_OPERATORS
 from leads.scoring.templates import TEMPLATES
 from leads.services.automations import mask_url
+from leads.services.csv_parsing import UNSAFE_TEXT
 from leads.services.lead_attributes import (
     ATTRIBUTE_KEY_MAX,
     ATTRIBUTE_VALUE_MAX,
@@ -91,6 +92,10 @@ class OfferSerializer(WorkspaceChoices, ModelSerializer):
         fields = ["id", "name", "value_props", "ideal_use_cases", "adjacent_industries", "scoring_model",
                   "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
+        # Swagger's "Try it out" sends the example as it is: a real offer, not "string".
+        swagger_schema_fields = {"example": {
+            "name": "AI Outreach Automation", "value_props": ["24/7 outreach", "6x more meetings"],
+            "ideal_use_cases": ["B2B SaaS mid-market"], "adjacent_industries": ["Marketing agencies"]}}
 
     workspace_choices = {"scoring_model": lambda workspace: ScoringModel.objects.filter(workspace=workspace)}
 
@@ -149,6 +154,10 @@ class LeadSerializer(WorkspaceChoices, ModelSerializer):
                   "status", "owner", "owner_name", "tags", "engagement_summary", "outcome", "created_at",
                   "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
+        swagger_schema_fields = {"example": {
+            "name": "Maya Chen", "role": "VP of Sales", "company": "Acme Cloud", "industry": "B2B SaaS",
+            "location": "San Francisco", "linkedin_bio": "Scaling outbound at a mid-market SaaS company.",
+            "email": "maya.chen@acme-cloud.example", "attributes": {"phone": "+1 415 555 0101"}}}
 
     workspace_choices = {"owner": lambda workspace: members_of(workspace)}
 
@@ -168,12 +177,30 @@ class LeadSerializer(WorkspaceChoices, ModelSerializer):
             raise serializers.ValidationError(problems)
         return attributes
 
+    def validate_name(self, value: str) -> str:
+        return _no_unsafe_text(value)
+
+    def validate_email(self, value: str) -> str:
+        return _no_unsafe_text(value)
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.instance is None:  # a new lead: the import's rule (leads.services.csv_parsing)
+            return attrs
         name = attrs.get("name", getattr(self.instance, "name", ""))
         company = attrs.get("company", getattr(self.instance, "company", ""))
         if not (name or "").strip() and not (company or "").strip():
             raise serializers.ValidationError("A lead needs a name or a company.")
         return attrs
+
+
+UNSAFE_TEXT_FOUND = "Remove the control or text-direction characters ({found})."
+
+
+def _no_unsafe_text(value: str) -> str:
+    if found := UNSAFE_TEXT.findall(value):
+        raise serializers.ValidationError(UNSAFE_TEXT_FOUND.format(
+            found=", ".join(sorted({f"U+{ord(c):04X}" for c in found}))))
+    return value
 
 
 class JobSerializer(ModelSerializer):
@@ -187,8 +214,9 @@ class JobSerializer(ModelSerializer):
     class Meta:
         model = Job
         fields = ["id", "url", "kind", "status", "offer", "total", "processed", "failed", "created", "updated",
-                  "skipped", "progress", "errors", "errors_truncated", "message", "ai_requests", "prompt_tokens",
-                  "completion_tokens", "cancel_requested", "created_at", "started_at", "finished_at"]
+                  "skipped", "progress", "errors", "errors_truncated", "warned", "warnings", "message",
+                  "ai_requests", "prompt_tokens", "completion_tokens", "cancel_requested", "created_at", "started_at",
+                  "finished_at"]
         read_only_fields = fields
 
     def get_url(self, job: Job) -> str:
@@ -218,6 +246,8 @@ class ImportResultSerializer(serializers.Serializer):
     skipped = serializers.IntegerField()
     failed = serializers.IntegerField()
     errors = serializers.ListField(child=serializers.DictField())
+    warned = serializers.IntegerField(help_text="Rows stored with a warning (counted in created/updated/skipped).")
+    warnings = serializers.ListField(child=serializers.DictField(), help_text="{line, column, reason} per warning.")
     leads = LeadSerializer(many=True)
 
 
@@ -249,8 +279,10 @@ def factors_of(score: Any) -> dict[str, Any] | None:
     return None
 
 
-# Ids are 64-bit: a bigger number is a 400, not an overflow inside the database driver.
-MAX_ID = 2**63 - 1
+# Ids are at most 2**53 - 1, the largest integer JavaScript (so Swagger UI) holds exactly: a bigger
+# number is a 400, not an overflow inside the database driver, and the schema's maximum survives
+# a browser (2**63 - 1 came back from Swagger UI as 9223372036854776000, over its own maximum).
+MAX_ID = 2**53 - 1
 
 
 class ScoreInputSerializer(serializers.Serializer):
@@ -260,6 +292,16 @@ class ScoreInputSerializer(serializers.Serializer):
                                   allow_empty=False,
                                   max_length=100_000, help_text="Lead ids to score; default: every lead.")
     rescore = serializers.BooleanField(default=False, help_text="Score again leads that already have a score.")
+
+    class Meta:
+        # Every lead not scored yet, against the latest offer: works as sent on any workspace with an offer.
+        swagger_schema_fields = {"example": {"rescore": False}}
+
+
+class OfferUsedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    default = serializers.BooleanField(help_text="No offer was named, so the workspace's latest offer was used.")
 
 
 class ScoredLeadSerializer(serializers.Serializer):
@@ -315,6 +357,7 @@ class ScoreResultSerializer(serializers.Serializer):
     total_scored = serializers.IntegerField()
     scoring_method = StrictCharField()
     job = JobSerializer()
+    offer = OfferUsedSerializer(help_text="The offer scored against (also in the X-Offer header).")
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -344,6 +387,9 @@ class ScoringRuleSerializer(WorkspaceChoices, ModelSerializer):
         fields = ["id", "model", "name", "rule_type", "field_name", "operator", "value", "points", "priority",
                   "is_active", "knockout", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
+        swagger_schema_fields = {"example": {  # no model: the workspace's default one
+            "name": "Enterprise plan asked", "rule_type": "behavioral", "field_name": "attributes.plan",
+            "operator": "in_list", "value": ["enterprise", "business"], "points": 15}}
 
     workspace_choices = {"model": lambda workspace: ScoringModel.objects.filter(workspace=workspace)}
 
@@ -382,6 +428,7 @@ class ScoringModelSerializer(ModelSerializer):
                   "group_caps", "ai_enabled", "ai_points", "engagement", "learned_weight", "high_from",
                   "medium_from", "rules", "created_at", "updated_at"]
         read_only_fields = ["id", "version", "created_at", "updated_at"]
+        swagger_schema_fields = {"example": {"name": "Four factors", "template": "budget_size_industry_urgency"}}
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         for key in ("group_caps", "ai_points", "engagement"):
@@ -413,6 +460,8 @@ class QualificationStageSerializer(ModelSerializer):
         fields = ["id", "name", "stage", "order", "minimum_score", "required_fields", "required_actions",
                   "time_constraint_days", "forward_only", "is_active", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
+        swagger_schema_fields = {"example": {"name": "Sales accepted", "stage": "sal", "order": 15,
+                                             "minimum_score": 60}}
 
 
 class TestRuleInputSerializer(serializers.Serializer):
@@ -440,6 +489,9 @@ class BulkCalculateInputSerializer(serializers.Serializer):
                                      allow_empty=False, max_length=100_000)
     recalculate_all = serializers.BooleanField(default=False)
     offer = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+
+    class Meta:
+        swagger_schema_fields = {"example": {"recalculate_all": True}}
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs.get("lead_ids") and not attrs.get("recalculate_all"):
@@ -541,6 +593,10 @@ class WorkflowSerializer(WorkspaceChoices, ModelSerializer):
                   "is_active", "priority", "has_signing_secret", "managed_by_alerts", "last_run_at", "created_at",
                   "updated_at"]
         read_only_fields = ["id", "last_run_at", "created_at", "updated_at"]
+        swagger_schema_fields = {"example": {
+            "name": "Tag hot leads", "trigger_type": "score_threshold",
+            "trigger_config": {"score": 75, "direction": "up"}, "action_type": "add_tag",
+            "action_config": {"tag": "hot"}}}
 
     workspace_choices = {"offer": lambda workspace: Offer.objects.filter(workspace=workspace)}
 
@@ -638,6 +694,7 @@ class AlertConfigSerializer(ModelSerializer):
         fields = ["hot_threshold", "warm_threshold", "enable_slack", "slack_webhook_url", "slack_webhook",
                   "updated_at"]
         read_only_fields = ["updated_at"]
+        swagger_schema_fields = {"example": {"hot_threshold": 80, "warm_threshold": 50, "enable_slack": False}}
 
     def get_slack_webhook(self, config: AlertConfig) -> str:
         return mask_url(config.slack_webhook_url)
@@ -665,6 +722,10 @@ class EventInputSerializer(serializers.Serializer):
     source = StrictCharField(required=False, default="api")
     external_id = StrictCharField(required=False, help_text="The sender's id: sent again, counted once.")
     properties = serializers.DictField(required=False)
+
+    class Meta:
+        swagger_schema_fields = {"example": {"email": "maya.chen@acme-cloud.example", "type": "email_open",
+                                             "source": "mailer", "external_id": "evt-1"}}
 
 
 class IngestResultSerializer(serializers.Serializer):

@@ -5,7 +5,7 @@ Every queryset goes through `request_workspace`, so an id from another workspace
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.http import StreamingHttpResponse
@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
 from leads import selectors
+from leads.api import params
 from leads.api import serializers as s
 from leads.api.negotiation import OwnFormatNegotiation
 from leads.api.pagination import CountedQuerySet
@@ -30,7 +31,7 @@ from leads.api.schema import CsvAutoSchema, paginated
 from leads.exceptions import ImportFileError, LeadsError
 from leads.models import Job, Lead, Offer
 from leads.queue import IMPORT
-from leads.services import csv_export, jobs, leads, offers, scoring
+from leads.services import csv_export, export_formats, jobs, lead_upsert, leads, offers, scoring, xlsx_export
 from leads.services.intent import intent_provider_from_settings, scoring_method
 from leads.tenancy import request_workspace
 
@@ -41,16 +42,43 @@ UPLOAD_TOO_LARGE = (
 )
 STRICT_IMPORT_FAILED = "The file has invalid rows and strict mode is on, so nothing was stored: see details.errors."
 INTENT_CHOICES = ["High", "Medium", "Low"]
+XLSX_TOO_MANY_ROWS = (
+    "{rows:,} rows are more than a worksheet holds ({limit:,}): narrow the export with filters, or use format=csv."
+)
 
 ERROR_RESPONSE = openapi.Response("Error envelope", s.ErrorSerializer)
 
 
 class WorkspaceScopedMixin:
     request: Request
+    # The query parameters of actions other than `list` (whose come from its filters), by action.
+    action_query_params: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     @property
     def workspace(self):
         return request_workspace(self.request)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        self.check_query_params(request)
+
+    def check_query_params(self, request: Request) -> None:
+        """An unknown parameter or an unusable paging/ordering value is a 400 (see `leads.api.params`)."""
+        action = getattr(self, "action", None)
+        if getattr(self, "swagger_fake_view", False) or request.method not in ("GET", "HEAD"):
+            return
+        if action == "list":
+            names, orderings = params.list_params(self)
+            params.check_query_params(request, names)
+            if orderings and (ordering := request.query_params.get("ordering")):
+                params.check_ordering(ordering, orderings)
+        elif action in self.action_query_params:
+            params.check_query_params(request, self.action_query_params[action])
+        else:
+            return
+        paginator = getattr(self, "paginator", None)
+        if paginator is not None:
+            params.check_page_params(request, max_page_size=getattr(paginator, "max_page_size", None) or 1000)
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()  # type: ignore[misc]
@@ -121,6 +149,10 @@ def _int_param(request: Request, name: str, *, low: int = 0, high: int = 100) ->
     return value
 
 
+def _text_param(request: Request, name: str) -> str | None:
+    return (request.query_params.get(name) or "").strip() or None
+
+
 def _result_filters(request: Request) -> selectors.ResultFilters:
     intent = request.query_params.get("intent") or None
     if intent is not None:
@@ -133,12 +165,21 @@ def _result_filters(request: Request) -> selectors.ResultFilters:
     ordering = request.query_params.get("ordering") or "-score"
     if ordering not in selectors.RESULT_ORDERINGS:
         raise LeadsError(f"ordering must be one of {', '.join(selectors.RESULT_ORDERINGS)}.", code="invalid",
-                         details={"ordering": [ordering]})
+                         details={"ordering": [ordering], "allowed": list(selectors.RESULT_ORDERINGS)})
     return selectors.ResultFilters(
         intent=intent, stage=stage, min_score=_int_param(request, "min_score"),
-        max_score=_int_param(request, "max_score"),
-        search=(request.query_params.get("search") or "").strip() or None, ordering=ordering,
+        max_score=_int_param(request, "max_score"), search=_text_param(request, "search"), ordering=ordering,
+        industry=_text_param(request, "industry"), role=_text_param(request, "role"),
+        location=_text_param(request, "location"),
     )
+
+
+def offer_used(offer: Offer, *, default: bool) -> dict[str, Any]:
+    """The offer an answer was computed for; `default`: none was named, so the workspace's latest."""
+    return {"id": offer.pk, "name": offer.name, "default": default}
+
+
+OFFER_HEADER = "X-Offer"
 
 
 RESULT_PARAMS = [
@@ -156,7 +197,12 @@ RESULT_PARAMS = [
                       type=openapi.TYPE_STRING),
     openapi.Parameter("ordering", openapi.IN_QUERY, "Sort order", type=openapi.TYPE_STRING,
                       enum=list(selectors.RESULT_ORDERINGS)),
+    openapi.Parameter("industry", openapi.IN_QUERY, "The lead's industry (exact, any case)", type=openapi.TYPE_STRING),
+    openapi.Parameter("role", openapi.IN_QUERY, "Text in the lead's role", type=openapi.TYPE_STRING),
+    openapi.Parameter("location", openapi.IN_QUERY, "Text in the lead's location", type=openapi.TYPE_STRING),
 ]
+RESULT_QUERY_PARAMS = ("offer", "intent", "stage", "min_score", "max_score", "search", "ordering", "industry", "role",
+                       "location")
 
 
 class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
@@ -170,6 +216,8 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
     search_fields = list(selectors.SEARCH_FIELDS)
     ordering_fields = ["created_at", "name", "company", "id"]
     parser_classes = [BoundedJSONParser, FormParser, MultiPartParser]
+    action_query_params = {"results": (*RESULT_QUERY_PARAMS, *params.PAGE_PARAMS),
+                           "export_csv": RESULT_QUERY_PARAMS, "events": params.PAGE_PARAMS}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -188,6 +236,24 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
         page = selectors.leads_in_order(ids=list(ids) if page_ids is None else page_ids)
         data = self.get_serializer(page, many=True).data
         return Response(data) if page_ids is None else self.get_paginated_response(data)
+
+    @swagger_auto_schema(
+        operation_summary="Add one lead",
+        operation_description=(
+            "The import's rules for one lead: a name or an email, the same limits, and the same matching, so a "
+            "twin (the same email, or the same name and company) answers 409 with the existing lead's `id` in "
+            "`details`."
+        ),
+        request_body=s.LeadSerializer,
+        responses={201: s.LeadSerializer, 400: ERROR_RESPONSE, 409: ERROR_RESPONSE},
+    )
+    def create(self, request: Request) -> Response:
+        form = self.get_serializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        lead = lead_upsert.lead_create(workspace=self.workspace, data=form.validated_data)
+        lead = selectors.lead_list(workspace=self.workspace).get(pk=lead.pk)
+        location = request.build_absolute_uri(f"{request.path.rstrip('/')}/{lead.pk}/")
+        return Response(s.LeadSerializer(lead).data, status=status.HTTP_201_CREATED, headers={"Location": location})
 
     def perform_update(self, serializer: s.LeadSerializer) -> None:
         serializer.instance = leads.lead_update(lead=serializer.instance, data=serializer.validated_data)
@@ -240,7 +306,7 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
         by_id = {lead.pk: lead for lead in selectors.lead_list(workspace=job.workspace).filter(pk__in=lead_ids)}
         body = {
             "job": job_data, "created": job.created, "updated": job.updated, "skipped": job.skipped,
-            "failed": job.failed, "errors": job.errors,
+            "failed": job.failed, "errors": job.errors, "warned": job.warned, "warnings": job.warnings,
             "leads": s.LeadSerializer([by_id[i] for i in lead_ids if i in by_id], many=True).data,
         }
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": job_data["url"]})
@@ -269,7 +335,7 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
             unknown_lead_ids(self.workspace, lead_ids)
         start = scoring.score_job_start(workspace=self.workspace, user=request.user, offer=offer,
                                         lead_ids=lead_ids, rescore=data["rescore"])
-        return score_run_response(request, start.job)
+        return score_run_response(request, start.job, offer_default=data.get("offer") is None)
 
     # --- engagement ---------------------------------------------------------------------------
     @swagger_auto_schema(operation_summary="A lead's events, newest first",
@@ -289,10 +355,11 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
                         status=status.HTTP_202_ACCEPTED)
 
     # --- results and export ------------------------------------------------------------------
-    def _results_query(self, request: Request) -> tuple[Offer, selectors.ResultFilters]:
+    def _results_query(self, request: Request) -> tuple[Offer, bool, selectors.ResultFilters]:
+        """(the offer, whether it is the default one, the filters)."""
         offer_id = _int_param(request, "offer", low=1, high=s.MAX_ID)
         offer = selectors.offer_for_request(workspace=self.workspace, offer_id=offer_id)
-        return offer, _result_filters(request)
+        return offer, offer_id is None, _result_filters(request)
 
     @swagger_auto_schema(
         operation_summary="Scored leads, best first",
@@ -301,48 +368,73 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
     )
     @action(detail=False, methods=["get"], filter_backends=[])
     def results(self, request: Request) -> Response:
-        offer, filters = self._results_query(request)
+        offer, default, filters = self._results_query(request)
         scores = selectors.score_results(workspace=self.workspace, offer=offer, filters=filters)
         counted = CountedQuerySet(scores.values_list("pk", flat=True), lambda: selectors.score_results_count(
             workspace=self.workspace, offer=offer, filters=filters))
         page_ids = self.paginate_queryset(counted)
         page = selectors.scores_in_order(ids=page_ids)
-        return self.get_paginated_response(s.ScoredLeadSerializer(page, many=True).data)
+        response = self.get_paginated_response(s.ScoredLeadSerializer(page, many=True).data)
+        response.data["offer"] = offer_used(offer, default=default)
+        response[OFFER_HEADER] = str(offer.pk)
+        return response
 
     @swagger_auto_schema(
-        operation_summary="Scored leads as a streamed CSV",
-        manual_parameters=RESULT_PARAMS,
-        responses={200: openapi.Response("CSV file", schema=openapi.Schema(type=openapi.TYPE_FILE)),
+        operation_summary="Scored leads as a streamed CSV, or an Excel workbook with ?format=xlsx",
+        operation_description=(
+            "The rows, filters and order of results. `format=csv` (default): safe for any program, cells a "
+            "spreadsheet would run as a formula get a leading `'`. `format=xlsx`: every text cell is stored as "
+            "text, so phone numbers like `+1 415 555 0101` stay as typed and nothing is ever a formula. The "
+            "`offer` column and the `X-Offer` header name the offer used."
+        ),
+        manual_parameters=[*RESULT_PARAMS, openapi.Parameter(
+            "format", openapi.IN_QUERY, "csv (default) or xlsx", type=openapi.TYPE_STRING,
+            enum=[*export_formats.FORMATS])],
+        responses={200: openapi.Response("CSV file or Excel workbook", schema=openapi.Schema(type=openapi.TYPE_FILE)),
                    400: ERROR_RESPONSE},
         auto_schema=CsvAutoSchema,
     )
     @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None,
             content_negotiation_class=OwnFormatNegotiation)
     def export_csv(self, request: Request) -> StreamingHttpResponse:
-        offer, filters = self._results_query(request)
+        file_format = export_formats.export_format(request.query_params.get(params.format_param()))
+        offer, _default, filters = self._results_query(request)
         scores = selectors.score_results(workspace=self.workspace, offer=offer, filters=filters)
         keys = selectors.lead_attribute_keys(workspace=self.workspace, limit=csv_export.EXPORT_MAX_ATTRIBUTE_COLUMNS)
-        response = StreamingHttpResponse(csv_export.leads_export_csv(scores, attribute_keys=keys),
-                                         content_type="text/csv; charset=utf-8")
+        if file_format == "xlsx":
+            rows = selectors.score_results_count(workspace=self.workspace, offer=offer, filters=filters)
+            if rows > xlsx_export.XLSX_MAX_ROWS:
+                raise LeadsError(XLSX_TOO_MANY_ROWS.format(rows=rows, limit=xlsx_export.XLSX_MAX_ROWS),
+                                 code="too_many_rows", details={"rows": rows, "limit_rows": xlsx_export.XLSX_MAX_ROWS})
+            body = xlsx_export.leads_export_xlsx(scores, attribute_keys=keys, offer_name=offer.name)
+        else:
+            body = csv_export.leads_export_csv(scores, attribute_keys=keys, offer_name=offer.name)
+        response = StreamingHttpResponse(body, content_type=export_formats.FORMATS[file_format])
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-        response["Content-Disposition"] = f'attachment; filename="leadscore-results-{stamp}.csv"'
+        response["Content-Disposition"] = (
+            f'attachment; filename="leadscore-results-offer{offer.pk}-{stamp}.{file_format}"')
+        response[OFFER_HEADER] = str(offer.pk)
         return response
 
 
-def score_run_response(request: Request, job: Job) -> Response:
-    """A scoring run's answer: 200 with its results when it finishes within the wait budget, else 202."""
+def score_run_response(request: Request, job: Job, *, offer_default: bool = False) -> Response:
+    """A scoring run's answer: 200 with its results when it finishes within the wait budget, else 202.
+
+    Both name the offer scored against in `X-Offer`; the 200 also has it as `offer` ({id, name, default})."""
     job = jobs.job_wait(job=job)
     job_data = s.JobSerializer(job, context={"request": request}).data
+    headers = {OFFER_HEADER: str(job.offer_id)} if job.offer_id else {}
     if not job.is_finished:
-        return Response(job_data, status=status.HTTP_202_ACCEPTED, headers={"Location": job_data["url"]})
+        return Response(job_data, status=status.HTTP_202_ACCEPTED, headers={"Location": job_data["url"], **headers})
     results = selectors.job_scores(job=job, limit=SCORE_RESPONSE_MAX_RESULTS)
     body = {
         "results": s.ScoredLeadSerializer(results, many=True).data,
         "total_scored": job.processed - job.failed - job.skipped,
         "scoring_method": job.params.get("scoring_method") or scoring_method(intent_provider_from_settings()),
         "job": job_data,
+        "offer": offer_used(job.offer, default=offer_default) if job.offer_id else None,
     }
-    return Response(body, status=status.HTTP_200_OK)
+    return Response(body, status=status.HTTP_200_OK, headers=headers)
 
 
 def unknown_lead_ids(workspace: Any, lead_ids: list[int], *, field: str = "leads") -> None:

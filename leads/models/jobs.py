@@ -40,6 +40,9 @@ class Job(models.Model):
     skipped = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
     errors_truncated = models.BooleanField(default=False)
+    # Rows stored with a problem worth knowing (an email that is not one: kept as an attribute).
+    warned = models.PositiveIntegerField(default=0)
+    warnings = models.JSONField(default=list, blank=True)
     message = models.TextField(blank=True)
     ai_requests = models.PositiveIntegerField(default=0)
     prompt_tokens = models.PositiveBigIntegerField(default=0)

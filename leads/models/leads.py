@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -59,6 +61,9 @@ class Lead(models.Model):
     tags = models.JSONField(default=list, db_default=[], blank=True)
     # "e:<email>" or "n:<name>|<company>" normalised: how re-uploads find the lead they update.
     dedupe_key = models.CharField(max_length=2 * NAME_MAX + 8, editable=False)
+    # "n:<name>|<company>" normalised, whatever the email: how a row without an email finds the lead
+    # that has one (a re-upload of a file that lacks the email column must not make a twin).
+    name_key = models.CharField(max_length=2 * NAME_MAX + 8, editable=False, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -67,7 +72,17 @@ class Lead(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["workspace", "dedupe_key"], name="unique_lead_per_workspace"),
         ]
-        indexes = [models.Index(fields=["workspace", "-created_at", "-id"], name="lead_ws_created")]
+        indexes = [models.Index(fields=["workspace", "-created_at", "-id"], name="lead_ws_created"),
+                   models.Index(fields=["workspace", "name_key"], name="lead_ws_name_key")]
 
     def __str__(self) -> str:
         return f"{self.name or '?'} ({self.company or '?'})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        from leads.services.leads import lead_name_key  # the services own the key; models can't import them early
+
+        self.name_key = lead_name_key(name=self.name, company=self.company)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name_key" not in update_fields:
+            kwargs["update_fields"] = [*update_fields, "name_key"]
+        super().save(*args, **kwargs)

@@ -97,6 +97,10 @@ class IntentCacheEntry(models.Model):
     model = models.CharField(max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        verbose_name = "intent cache entry"
+        verbose_name_plural = "intent cache entries"
+
     def __str__(self) -> str:
         return f"{self.provider}/{self.model}: {self.intent}"
 

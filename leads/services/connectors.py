@@ -62,7 +62,7 @@ from leads.models import (
 from leads.queue import HUBSPOT_SYNC
 from leads.services.engagement import engagement_rescore_soon, events_ingest
 from leads.services.jobs import errors_append, job_finish, job_mark_running, job_tasks_queue
-from leads.services.leads import lead_dedupe_key
+from leads.services.leads import lead_dedupe_key, lead_name_key
 from leads.services.outcomes import OutcomeInput, outcomes_upsert
 
 logger = logging.getLogger(__name__)
@@ -334,6 +334,7 @@ class _SyncRun:
                 lead = Lead(workspace=self.workspace, status=LeadStatus.NEW, attributes={}, tags=[])
                 _merge(lead, item)
                 lead.dedupe_key = lead_dedupe_key(name=lead.name, company=lead.company, email=lead.email)
+                lead.name_key = lead_name_key(name=lead.name, company=lead.company)
                 fresh[lead.dedupe_key] = lead
                 leads[item.contact_id] = lead
                 continue
@@ -347,6 +348,9 @@ class _SyncRun:
                 errors.append({"contact": item.contact_id, "reason": DUPLICATE})
                 continue
             if fields:
+                if {"name", "company"} & fields:
+                    lead.name_key = lead_name_key(name=lead.name, company=lead.company)
+                    fields.add("name_key")
                 if key != lead.dedupe_key:
                     by_key.pop(lead.dedupe_key, None)
                     lead.dedupe_key, by_key[key] = key, lead

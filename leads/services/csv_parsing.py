@@ -21,10 +21,14 @@ The import reads a file twice at most and never holds it in memory, so every ste
    emails, no objects beyond one tuple and one dict.
 
 Row rules: values are trimmed, otherwise stored verbatim (a cell like `=HYPERLINK(...)` is data;
-the export neutralises formulas, the import does not). Rows whose cells are all blank (empty lines,
-`,,,,` lines) are not rows: they are skipped silently and not counted. Fewer cells than the header
-means the missing trailing cells are blank (spreadsheets drop trailing empties); more cells than the
-header is an error unless the surplus cells are all blank (a trailing delimiter adds no data).
+the export neutralises formulas, the import does not). A row needs a name or an email: a lead is a
+person. A name holding control or bidi characters is refused (it would read differently from what it
+is); an email that is not one (bidi and control characters included) does not lose the lead: it is
+stored without an email, the value kept in `attributes` under "<column> (invalid)", with a warning.
+Rows whose cells are all blank (empty lines, `,,,,` lines) are not rows: they are skipped silently
+and not counted. Fewer cells than the header means the missing trailing cells are blank
+(spreadsheets drop trailing empties); more cells than the header is an error unless the surplus
+cells are all blank (a trailing delimiter adds no data).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, NamedTuple
 
@@ -82,7 +86,14 @@ CSV_SYNTAX = (
 )
 
 # --- Row-level messages (one entry per problem in Job.errors) ------------------------------------
-ROW_NO_NAME_OR_COMPANY = "The row has neither a name nor a company; a lead needs at least one of them."
+ROW_NO_NAME_OR_EMAIL = "The row has neither a name nor an email; a lead needs at least one of them."
+ROW_UNSAFE_NAME = (
+    'The value in column "{header}" holds control or text-direction characters ({found}); remove them.'
+)
+WARN_BAD_EMAIL = (
+    'The value in column "{header}" is not an email address: "{value}". The lead was stored without an '
+    'email; the value is kept in attributes["{key}"].'
+)
 ROW_TOO_LONG = 'The value in column "{header}" is {length:,} characters long; the limit is {limit:,}.'
 ROW_ATTRIBUTES_TOO_LONG = (
     "The row's extra columns add up to {length:,} characters; the limit is {limit:,} per lead."
@@ -92,7 +103,6 @@ TOO_MANY_COLUMNS = (
     "attributes). Remove the columns you do not need and upload the file again."
 )
 BAD_COLUMN_NAME = "Column {column:,} of the header can't be kept: {reason}"
-ROW_BAD_EMAIL = 'The value in column "{header}" is not an email address: "{value}".'
 ROW_TOO_MANY_CELLS = (
     "The row has {cells} cells but the header has {columns}: a value containing the delimiter "
     "must be wrapped in double quotes."
@@ -128,6 +138,9 @@ _MULTIBYTE_GUESSES = frozenset({
 })
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+# Control characters (C0 but tab, line feed and carriage return; DEL; C1) and the bidi embeddings,
+# overrides and isolates ("\u202e" shows text backwards): no name or email has any business with them.
+UNSAFE_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _HEADER_JUNK = re.compile(r"[\W_]+")
 
 # Header aliases per lead field, best first: when two columns match one field, the better alias wins
@@ -152,7 +165,8 @@ RowProblem = tuple[str | None, str]  # (lead field or None, reason)
 
 
 class ParsedRow(NamedTuple):
-    """One valid row: the seven lead fields (blank = the row gives no value) plus extra columns.
+    """One valid row: the seven lead fields (blank = the row gives no value) plus extra columns,
+    and what was wrong but did not stop it from being stored.
 
     A NamedTuple rather than a dataclass: a million of them are made per import.
     """
@@ -160,6 +174,7 @@ class ParsedRow(NamedTuple):
     line: int
     values: tuple[str, ...]
     attributes: dict[str, str]
+    warnings: tuple[RowProblem, ...] = ()
 
 
 class CsvSyntaxError(Exception):
@@ -459,35 +474,55 @@ class ColumnMap:
             parts = [cells[i].strip() for i in (self.first_index, self.last_index) if i is not None]
             values[NAME] = " ".join(part for part in parts if part)
         attributes = {key: value for column, key in self.extras if (value := cells[column].strip())}
-        if not values[NAME] and not values[COMPANY]:
-            if not attributes and not any(values):
-                return None
-            return [(None, ROW_NO_NAME_OR_COMPANY)]
-        problems: list[RowProblem] | None = None
-        if max(map(len, values)) > EMAIL_MAX:  # the smallest limit: most rows skip the per-field loop
-            for index, (value, limit) in enumerate(zip(values, FIELD_LIMITS, strict=True)):
-                if len(value) > limit:
-                    problems = problems or []
-                    problems.append((LEAD_FIELDS[index], ROW_TOO_LONG.format(
-                        header=self._header_for(index), length=len(value), limit=limit)))
-        if attributes:
-            longest = max(map(len, attributes.values()))
-            if longest > la.ATTRIBUTE_VALUE_MAX:
-                problems = problems or []
-                problems.extend((None, ROW_TOO_LONG.format(header=key, length=len(value),
-                                                           limit=la.ATTRIBUTE_VALUE_MAX))
-                                for key, value in attributes.items() if len(value) > la.ATTRIBUTE_VALUE_MAX)
-            elif ((longest + la.ATTRIBUTE_KEY_MAX) * len(attributes) > la.ATTRIBUTES_MAX_CHARS
-                  and (total := la.total_length(attributes)) > la.ATTRIBUTES_MAX_CHARS):
-                problems = problems or []
-                problems.append((None, ROW_ATTRIBUTES_TOO_LONG.format(length=total, limit=la.ATTRIBUTES_MAX_CHARS)))
-        email = values[EMAIL]
-        if email and len(email) <= EMAIL_MAX and not _EMAIL.fullmatch(email):
-            problems = problems or []
-            problems.append(("email", ROW_BAD_EMAIL.format(header=self._header_for(EMAIL), value=email[:100])))
-        if problems:
-            return problems
-        return ParsedRow(line, tuple(values), attributes)
+        if not values[NAME] and not values[EMAIL] and not attributes and not any(values):
+            return None
+        return check_lead_values(line, values, attributes, header_for=self._header_for)
 
     def _header_for(self, index: int) -> str:
         return self.mapping.get(LEAD_FIELDS[index], LEAD_FIELDS[index])
+
+
+def _header_as_is(index: int) -> str:
+    return LEAD_FIELDS[index]
+
+
+def check_lead_values(line: int, values: list[str], attributes: dict[str, str], *,
+                      header_for: Callable[[int], str] = _header_as_is) -> ParsedRow | list[RowProblem]:
+    """The rules every new lead's values pass, from a file or from the API: trimmed `values` (the
+    seven LEAD_FIELDS) in, a ParsedRow (maybe with warnings) or the row's problems out."""
+    problems: list[RowProblem] | None = None
+    warnings: tuple[RowProblem, ...] = ()
+    if max(map(len, values)) > EMAIL_MAX:  # the smallest limit: most rows skip the per-field loop
+        for index, (value, limit) in enumerate(zip(values, FIELD_LIMITS, strict=True)):
+            if len(value) > limit:
+                problems = problems or []
+                problems.append((LEAD_FIELDS[index], ROW_TOO_LONG.format(
+                    header=header_for(index), length=len(value), limit=limit)))
+    name = values[NAME]
+    if not (name.isascii() and name.isprintable()) and (found := UNSAFE_TEXT.findall(name)):
+        problems = problems or []
+        problems.append(("name", ROW_UNSAFE_NAME.format(
+            header=header_for(NAME), found=", ".join(sorted({f"U+{ord(c):04X}" for c in found})))))
+    email = values[EMAIL]
+    if email and len(email) <= EMAIL_MAX and (not _EMAIL.fullmatch(email) or UNSAFE_TEXT.search(email)):
+        header = header_for(EMAIL)
+        key = f"{header} (invalid)"
+        warnings = (("email", WARN_BAD_EMAIL.format(header=header, value=email[:100], key=key)),)
+        attributes = {**attributes, key: email}
+        values[EMAIL] = email = ""
+    if attributes:
+        longest = max(map(len, attributes.values()))
+        if longest > la.ATTRIBUTE_VALUE_MAX:
+            problems = problems or []
+            problems.extend((None, ROW_TOO_LONG.format(header=key, length=len(value), limit=la.ATTRIBUTE_VALUE_MAX))
+                            for key, value in attributes.items() if len(value) > la.ATTRIBUTE_VALUE_MAX)
+        elif ((longest + la.ATTRIBUTE_KEY_MAX) * len(attributes) > la.ATTRIBUTES_MAX_CHARS
+              and (total := la.total_length(attributes)) > la.ATTRIBUTES_MAX_CHARS):
+            problems = problems or []
+            problems.append((None, ROW_ATTRIBUTES_TOO_LONG.format(length=total, limit=la.ATTRIBUTES_MAX_CHARS)))
+    if not name and not email:
+        problems = problems or []
+        problems.insert(0, (None, ROW_NO_NAME_OR_EMAIL))
+    if problems:
+        return problems
+    return ParsedRow(line, tuple(values), attributes, warnings)

@@ -26,7 +26,7 @@ from leads.exceptions import ConflictError
 from leads.models import Lead, Membership, Offer, Score, Workflow, WorkflowExecution, Workspace
 from leads.services.automations import transitions_dispatch, workflow_create
 from leads.services.engagement import events_ingest
-from leads.services.leads import lead_dedupe_key
+from leads.services.leads import lead_dedupe_key, lead_name_key
 from leads.services.outcomes import outcomes_record
 from leads.services.scoring import score_job_start
 from leads.services.scoring_models import scoring_model_create, scoring_model_default
@@ -81,6 +81,7 @@ def _leads(rng: random.Random, workspace: Workspace, count: int) -> list[Lead]:
             company=company, industry=rng.choice(INDUSTRIES[:4] if hot else INDUSTRIES),
             location=rng.choice(CITIES), linkedin_bio=rng.choice(HOT_BIOS if hot else COLD_BIOS),
             email=email, dedupe_key=lead_dedupe_key(name=name, company=company, email=email),
+            name_key=lead_name_key(name=name, company=company),
             attributes={"Phone": f"+1 415 555 {1000 + i:04d}",
                         "Lead Source": rng.choice(["Webinar", "Ads", "Referral"]),
                         "company_size": rng.choice(SIZES), "budget": rng.choice(BUDGETS)}))

@@ -36,7 +36,7 @@ from leads.scoring.engagement import EVENT_TYPE, MAX_HORIZON_DAYS, day_number
 from leads.scoring.facts import CRM_ACTIVITY_TYPES, EngagementFacts
 from leads.services import csv_parsing as cp
 from leads.services.bulk_insert import rows_insert
-from leads.services.leads import lead_dedupe_key
+from leads.services.leads import lead_dedupe_key, lead_name_key
 
 MAX_EVENTS_PER_REQUEST = 10_000
 PROPERTIES_MAX_CHARS = 10_000
@@ -156,7 +156,9 @@ def _resolve_leads(workspace: Workspace, items: list[_Item], *, create: bool,
             if missing:
                 Lead.objects.bulk_create([
                     Lead(workspace=workspace, email=email, name=email.split("@")[0],
-                         dedupe_key=lead_dedupe_key(name="", company="", email=email)) for email in missing],
+                         dedupe_key=lead_dedupe_key(name="", company="", email=email),
+                         name_key=lead_name_key(name=email.split("@")[0], company=""))
+                    for email in missing],
                     batch_size=1000)
                 result.created_leads += len(missing)
                 by_key = dict(Lead.objects.filter(workspace=workspace, dedupe_key__in=list(keys))

@@ -13,10 +13,8 @@ Design
   worker, acks_late) resumes after the last committed row instead of starting over.
 - Strict mode is all-or-nothing without holding the file: a first pass validates every row, a second
   pass writes only if the first found nothing wrong.
-- Writes bypass model instances: per batch, ONE query fetches the leads whose dedupe keys appear in
-  it, then two executemany statements insert new leads and update changed ones. Building a million
-  Lead objects and going through bulk_create would cost more than the whole rest of the import; the
-  values are validated by `csv_parsing` against the same limits as the model fields.
+- Writes go through `lead_upsert.LeadUpsert` (one lookup per batch, executemany inserts and updates),
+  the same upsert `POST /api/leads/` uses.
 
 Counting (every row that is not blank gets exactly one outcome; blank lines are not rows):
 - rows are applied in file order, as if one by one. A row whose lead does not exist yet is `created`;
@@ -26,11 +24,10 @@ Counting (every row that is not blank gets exactly one outcome; blank lines are 
   A duplicate row inside one file is therefore one lead: the later row wins.
 - In a strict import that fails, nothing is stored: `failed` counts the invalid rows and `skipped`
   the valid rows that were not stored because of them.
-- Matching: by email (case-insensitive) when the row has one, else by normalised name + company
-  (`leads.services.leads.lead_dedupe_key`). A row with an email that matches no lead by email may
-  claim a lead stored without an email under the same name + company, which then gains the email.
-- Updates never erase: a blank cell, or a column the file lacks, leaves the stored value alone;
-  extra columns are merged into `attributes` (the row's value wins per key).
+- Matching and merging: see `lead_upsert` (by email, else name + company, also across leads that
+  have an email; updates never erase, extra columns merge into `attributes`).
+- Warnings: a row stored with a problem (an email that is not one) counts in `warned` and is listed
+  in `warnings` with its line; it still counts as created, updated or unchanged.
 """
 
 from __future__ import annotations
@@ -39,27 +36,24 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.files import File
-from django.db import connection, reset_queries, transaction
+from django.db import reset_queries, transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from leads.exceptions import ImportFileError
 from leads.metrics import LEADS_IMPORTED
-from leads.models import Job, Lead, Score, ScoreCause, Workspace
+from leads.models import Job, Lead, Workspace
 from leads.queue import IMPORT, enqueue
-from leads.search_index import search_index_bulk
 from leads.services import csv_parsing as cp
-from leads.services.bulk_insert import rows_insert
 from leads.services.jobs import errors_append, job_finish
-from leads.services.leads import lead_dedupe_key
+from leads.services.lead_upsert import LeadUpsert, UpsertLead
 from leads.services.leases import Lease, lease_free, lease_kept, lease_over
 from leads.services.outcomes import OutcomeInput, outcome_column, outcomes_upsert, parse_outcome
 from leads.services.upload_store import upload_discard, upload_keep, upload_local_path
@@ -68,8 +62,6 @@ logger = logging.getLogger(__name__)
 
 COPY_CHUNK_BYTES = 1024 * 1024
 LEAD_IDS_KEPT = 500
-# Dedupe keys per IN (...) query: far below SQLite's 32,766 variables and PostgreSQL's 65,535.
-KEY_QUERY_CHUNK = 5000
 _MB = 1024 * 1024
 
 FILE_TOO_LARGE = (
@@ -89,6 +81,7 @@ SUMMARY = (
     "Imported {processed:,} rows: {created:,} created, {updated:,} updated, {skipped:,} unchanged, "
     "{failed:,} failed."
 )
+SUMMARY_WARNINGS = " {warned:,} stored with a warning (see warnings)."
 STRICT_FAILED = (
     "Nothing was imported: {failed:,} of {total:,} rows are invalid and strict mode is on. Fix the rows "
     "listed in errors and upload the file again."
@@ -106,7 +99,7 @@ CRASHED = (
 FILE_GONE = "The uploaded file is no longer on the server; upload it again."
 INVALID_CSV = "invalid_csv"
 
-_COUNTERS = ("processed", "created", "updated", "skipped", "failed")
+_COUNTERS = ("processed", "created", "updated", "skipped", "failed", "warned")
 
 
 # --- create ---------------------------------------------------------------------------------------
@@ -290,17 +283,6 @@ def _counts(job: Job) -> dict[str, int]:
     return {name: getattr(job, name) for name in (*_COUNTERS, "total")}
 
 
-@dataclass(slots=True, eq=False)
-class _Lead:
-    """A lead as one batch sees it: from the database (id set) or about to be created (id None)."""
-
-    id: int | None
-    key: str
-    values: tuple[str, ...]
-    attributes: dict[str, Any]
-    dirty: bool = False
-
-
 class _ImportRun:
     """One execution of an import job; holds the batch state so the loop stays flat."""
 
@@ -320,36 +302,7 @@ class _ImportRun:
         self._lead_id_set = set(self.lead_ids)
         #: The extra column holding won/lost (Converted, Outcome, Status…), read from the header.
         self._outcome_column: tuple[str, bool] | None = None
-        fields = [Lead._meta.get_field(name) for name in (*cp.LEAD_FIELDS, "attributes", "dedupe_key",
-                                                            "created_at", "updated_at")]
-        self._attributes_field = Lead._meta.get_field("attributes")
-        self._updated_at_field = Lead._meta.get_field("updated_at")
-        quote = connection.ops.quote_name
-        table = quote(Lead._meta.db_table)
-        self._insert_columns = [f.column for f in (Lead._meta.get_field("workspace"), *fields)]
-        # PostgreSQL: a batch's keys go to the lookup as one array instead of thousands of placeholders.
-        self._postgres = connection.vendor == "postgresql"
-        selected = ", ".join(quote(name) for name in (
-            "dedupe_key", Lead._meta.pk.column,
-            *(Lead._meta.get_field(name).column for name in (*cp.LEAD_FIELDS, "attributes"))))
-        workspace_column = quote(Lead._meta.get_field("workspace").column)
-        if self._postgres:
-            # One unique-index probe per key, whatever the statistics say: with `= ANY(keys)` the
-            # planner walked every lead of the workspace instead until the table passed ~300k rows
-            # (a batch's lookups grew to 0.7 s, against 0.13 s). LIMIT keeps the subquery a subquery.
-            self._select_sql = (
-                f"SELECT l.* FROM unnest(%s::text[]) AS wanted(key) CROSS JOIN LATERAL ("
-                f"SELECT {selected} FROM {table} WHERE {workspace_column} = %s "
-                f"AND {quote('dedupe_key')} = wanted.key LIMIT 1) AS l"
-            )
-        else:
-            self._select_sql = (f"SELECT {selected} FROM {table} WHERE {workspace_column} = %s "
-                                f"AND {quote('dedupe_key')} IN ({{keys}})")
-        updated = [quote(f.column) for f in fields if f.name != "created_at"]
-        self._update_sql = (
-            f"UPDATE {table} SET {', '.join(f'{column} = %s' for column in updated)} "
-            f"WHERE {quote(Lead._meta.pk.column)} = %s"
-        )
+        self.upsert = LeadUpsert(job.workspace_id)
 
     # The two passes -----------------------------------------------------------------------------
     def execute(self) -> None:
@@ -373,7 +326,10 @@ class _ImportRun:
             _finish(job, Job.Status.FAILED, ROW_LIMIT_REACHED.format(limit=self.max_rows, **counts))
         else:
             job.total = job.processed
-            _finish(job, Job.Status.SUCCEEDED, SUMMARY.format(**_counts(job)))
+            summary = SUMMARY.format(**_counts(job))
+            if job.warned:
+                summary += SUMMARY_WARNINGS.format(warned=job.warned)
+            _finish(job, Job.Status.SUCCEEDED, summary)
         if progress:
             progress(job)
 
@@ -448,23 +404,34 @@ class _ImportRun:
         job = self.job
         rows = [item for item in batch if isinstance(item, cp.ParsedRow)]
         errors = [entry for item in batch if not isinstance(item, cp.ParsedRow) for entry in _error_entries(*item)]
-        snapshot = (_counts(job), job.errors, job.errors_truncated, dict(job.params), list(self.lead_ids))
+        warnings = [entry for row in rows for entry in _error_entries(row.line, list(row.warnings))]
+        snapshot = (_counts(job), job.errors, job.errors_truncated, job.warnings, dict(job.params),
+                    list(self.lead_ids))
         try:
             with transaction.atomic():
-                created, updated, skipped = self._apply(rows)
+                rows, outcomes = self._take_outcomes(rows)
+                outcome = self.upsert.apply(rows)
+                self._remember_ids(outcome.touched)
+                if outcomes:
+                    self._record_outcomes(outcome.leads_by_line, outcomes)
+                created, updated, skipped = outcome.created, outcome.updated, outcome.skipped
                 failed = len(batch) - len(rows)
                 job.processed += len(batch)
                 job.created += created
                 job.updated += updated
                 job.skipped += skipped
                 job.failed += failed
+                job.warned += sum(1 for row in rows if row.warnings)
                 job.total = max(job.total, job.processed)
                 errors_append(job, errors, cap=self.max_errors)
+                if warnings:
+                    job.warnings = [*job.warnings, *warnings][:self.max_errors]
                 job.params = {**job.params, "lead_ids": self.lead_ids}
-                job.save(update_fields=[*_COUNTERS, "total", "errors", "errors_truncated", "params", "updated_at"])
+                job.save(update_fields=[*_COUNTERS, "total", "errors", "errors_truncated", "warnings", "params",
+                                        "updated_at"])
         except BaseException:
             # The batch was rolled back: so are the counters, which must keep matching the database.
-            counts, job.errors, job.errors_truncated, job.params, self.lead_ids = snapshot
+            counts, job.errors, job.errors_truncated, job.warnings, job.params, self.lead_ids = snapshot
             for name, value in counts.items():
                 setattr(job, name, value)
             self._lead_id_set = set(self.lead_ids)
@@ -499,134 +466,24 @@ class _ImportRun:
             kept.append(row)
         return kept, outcomes
 
-    def _record_outcomes(self, outcomes: dict[str, str]) -> None:
-        """Store the batch's outcomes for its leads, now that every one of them has an id."""
-        ids = dict(Lead.objects.filter(workspace_id=self.job.workspace_id, dedupe_key__in=list(outcomes))
-                   .order_by().values_list("dedupe_key", "pk"))
+    def _record_outcomes(self, leads_by_line: dict[int, UpsertLead], outcomes: dict[int, str]) -> None:
+        """Store the batch's outcomes for the leads their rows went to (created ones found by key)."""
+        wanted = {line: leads_by_line[line] for line in outcomes if line in leads_by_line}
+        missing = [lead.key for lead in wanted.values() if lead.id is None]
+        ids = dict(Lead.objects.filter(workspace_id=self.job.workspace_id, dedupe_key__in=missing)
+                   .order_by().values_list("dedupe_key", "pk")) if missing else {}
         now = timezone.now()
         stored = outcomes_upsert(workspace_id=self.job.workspace_id, source="upload", outcomes=[
-            OutcomeInput(ids[key], outcome, now) for key, outcome in outcomes.items() if key in ids])
+            OutcomeInput(lead.id if lead.id is not None else ids[lead.key], outcomes[line], now)
+            for line, lead in wanted.items() if lead.id is not None or lead.key in ids])
         self.job.params = {**self.job.params, "outcomes": self.job.params.get("outcomes", 0) + stored}
 
-    def _apply(self, rows: list[cp.ParsedRow]) -> tuple[int, int, int]:
-        """Apply valid rows in file order; returns (created, updated, skipped)."""
-        rows, outcomes = self._take_outcomes(rows)
-        email_at, name_at, company_at = cp.EMAIL, cp.NAME, cp.COMPANY
-        keyed: list[tuple[cp.ParsedRow, str, str | None]] = []
-        wanted: set[str] = set()
-        for row in rows:
-            values = row.values
-            key = lead_dedupe_key(name=values[name_at], company=values[company_at], email=values[email_at])
-            alt = (lead_dedupe_key(name=values[name_at], company=values[company_at], email="")
-                   if values[email_at] else None)
-            keyed.append((row, key, alt))
-            wanted.add(key)
-            if alt is not None:
-                wanted.add(alt)
-        found = self._existing(wanted)
-        pending: dict[str, _Lead] = {}
-        new: list[_Lead] = []
-        touched: list[_Lead] = []
-        created = updated = skipped = 0
-        before: dict[int, tuple[tuple[str, ...], dict[str, Any]]] = {}  # stored state of leads rows change
-        for row, key, alt in keyed:
-            lead = pending.get(key) or found.pop(key, None)
-            if lead is None and alt is not None:
-                # No lead has this email: claim one stored without an email under the same name + company.
-                other = pending.get(alt) or found.get(alt)
-                if other is not None and not other.values[email_at]:
-                    lead = other
-                    pending.pop(alt, None)
-                    found.pop(alt, None)
-                    lead.key = key
-            if lead is None:
-                lead = _Lead(None, key, row.values, row.attributes)
-                pending[key] = lead
-                new.append(lead)
-                touched.append(lead)
-                created += 1
-                continue
-            pending[key] = lead
-            values = tuple(given or stored for given, stored in zip(row.values, lead.values, strict=True))
-            attributes = {**lead.attributes, **row.attributes} if row.attributes else lead.attributes
-            if values == lead.values and attributes == lead.attributes:
-                skipped += 1
-                continue
-            if lead.id is not None and id(lead) not in before:
-                before[id(lead)] = (lead.values, lead.attributes)
-            lead.values, lead.attributes = values, attributes
-            lead.dirty = lead.id is not None
-            touched.append(lead)
-            updated += 1
-        # A lead the file repeats with different values ends where it started when the file is uploaded
-        # again: its rows changed nothing stored, so they count as unchanged and nothing is written.
-        if before:
-            unchanged = {key for key, lead in ((id(lead), lead) for lead in touched)
-                         if key in before and (lead.values, lead.attributes) == before[key]}
-            if unchanged:
-                repeats = sum(1 for lead in touched if id(lead) in unchanged)
-                updated, skipped = updated - repeats, skipped + repeats
-                for lead in touched:
-                    if id(lead) in unchanged:
-                        lead.dirty = False
-                touched = [lead for lead in touched if id(lead) not in unchanged]
-        self._store(pending, new)
-        self._remember_ids(touched)
-        if outcomes:
-            self._record_outcomes({key: outcomes[row.line] for row, key, _ in keyed if row.line in outcomes})
-        return created, updated, skipped
-
-    def _existing(self, keys: set[str]) -> dict[str, _Lead]:
-        """The workspace's leads with any of these dedupe keys, by key (probes the unique index).
-
-        Raw SQL: the ORM spends longer preparing a 5,000-value IN list than the database spends
-        answering it, and Lead's default ORDER BY would make SQLite walk the whole workspace.
-        """
-        found: dict[str, _Lead] = {}
-        ordered = list(keys)
-        from_json = self._attributes_field.from_db_value
-        workspace_id = self.job.workspace_id
-        with connection.cursor() as cursor:
-            for start in range(0, len(ordered), KEY_QUERY_CHUNK):
-                chunk = ordered[start:start + KEY_QUERY_CHUNK]
-                if self._postgres:
-                    cursor.execute(self._select_sql, [chunk, workspace_id])
-                else:
-                    cursor.execute(self._select_sql.format(keys=", ".join(["%s"] * len(chunk))),
-                                   [workspace_id, *chunk])
-                for key, pk, *values, attributes in cursor.fetchall():
-                    found[key] = _Lead(pk, key, tuple(values), from_json(attributes, None, connection) or {})
-        return found
-
-    def _store(self, pending: dict[str, _Lead], new: list[_Lead]) -> None:
-        """Updates first: a lead that moved from its name+company key to an email key frees the old key."""
-        now = timezone.now()
-        stamp = self._updated_at_field.get_db_prep_save(now, connection)
-        to_json = self._attributes_field.get_db_prep_save
-        with connection.cursor() as cursor:
-            dirty = [lead for lead in pending.values() if lead.dirty]
-            if dirty:
-                cursor.executemany(self._update_sql, [
-                    (*lead.values, to_json(lead.attributes, connection), lead.key, stamp, lead.id) for lead in dirty
-                ])
-                # New values: the leads' current scores are stale until the next run redoes them.
-                Score.objects.filter(lead_id__in=[lead.id for lead in dirty], is_current=True,
-                                     stale_cause="").update(stale_cause=ScoreCause.UPLOAD)
-            if new:
-                workspace_id = self.job.workspace_id
-                empty = to_json({}, connection)
-                with search_index_bulk(connection):  # the batch's new leads indexed in one statement
-                    rows_insert(Lead._meta.db_table, self._insert_columns, (
-                        (workspace_id, *lead.values,
-                         to_json(lead.attributes, connection) if lead.attributes else empty, lead.key, stamp, stamp)
-                        for lead in new))
-
-    def _remember_ids(self, touched: list[_Lead]) -> None:
+    def _remember_ids(self, touched: list[UpsertLead]) -> None:
         """Keep the ids of the first LEAD_IDS_KEPT created-or-updated leads, in file order."""
         room = LEAD_IDS_KEPT - len(self.lead_ids)
         if room <= 0:
             return
-        first: list[_Lead] = []
+        first: list[UpsertLead] = []
         seen: set[int] = set()
         for lead in touched:
             if id(lead) in seen or (lead.id is not None and lead.id in self._lead_id_set):

@@ -33,6 +33,12 @@ def lead_dedupe_key(*, name: str, company: str, email: str) -> str:
     email = email.strip().casefold()
     if email:
         return f"e:{email}"[:518]
+    return lead_name_key(name=name, company=company)
+
+
+def lead_name_key(*, name: str, company: str) -> str:
+    """The name + company key, also kept for leads that have an email (`Lead.name_key`): a row
+    without an email matches a lead that has one by it."""
     return f"n:{normalise_key_part(name)}|{normalise_key_part(company)}"[:518]
 
 
@@ -73,7 +79,7 @@ def lead_update(*, lead: Lead, data: dict[str, Any], cause: str = ScoreCause.MAN
     now = timezone.now()
     try:
         with transaction.atomic():
-            lead.save(update_fields=[*changed, "dedupe_key", "updated_at"])
+            lead.save(update_fields=[*changed, "dedupe_key", "name_key", "updated_at"])
             # Its scores were made from the old values: the next run without `rescore` redoes them.
             Score.objects.filter(lead=lead, is_current=True, stale_cause="").update(stale_cause=ScoreCause.MANUAL)
             ScoreTransition.objects.bulk_create([
@@ -89,20 +95,6 @@ def lead_update(*, lead: Lead, data: dict[str, Any], cause: str = ScoreCause.MAN
 
 def lead_delete(*, lead: Lead) -> None:
     lead.delete()
-
-
-def lead_create(*, workspace: Any, data: dict[str, Any]) -> Lead:
-    """One lead typed in by a person: validated, its dedupe key set; a twin (same email, or same name
-    and company) is a 409 rather than a second row, as re-uploading the lead would update it."""
-    lead = Lead(workspace=workspace, **{field: data[field] for field in LEAD_EDITABLE_FIELDS if field in data})
-    lead.dedupe_key = lead_dedupe_key(name=lead.name, company=lead.company, email=lead.email)
-    lead.full_clean(exclude=["workspace", "dedupe_key", "owner"], validate_unique=False, validate_constraints=False)
-    try:
-        with transaction.atomic():
-            lead.save()
-    except IntegrityError as exc:
-        raise ConflictError(DUPLICATE_LEAD, code="duplicate_lead") from exc
-    return lead
 
 
 def leads_bulk_update(*, leads: list[Lead], data: dict[str, Any]) -> int:

@@ -36,6 +36,9 @@ def workspace_member_ensure(*, workspace_name: str, username: str, password: str
         if superuser:
             user.is_staff = user.is_superuser = True
         user.save()
+    elif password:  # asked for again: the password is reset, not silently kept
+        user.set_password(password)
+        user.save(update_fields=["password"])
     Membership.objects.get_or_create(workspace=workspace, user=user)
     token, _ = Token.objects.get_or_create(user=user)
     return MemberAccess(workspace, user, token.key, user_created, workspace_created)

@@ -6,7 +6,7 @@ import factory
 from factory.django import DjangoModelFactory
 
 from leads.models import Lead, Offer
-from leads.services.leads import lead_dedupe_key
+from leads.services.leads import lead_dedupe_key, lead_name_key
 
 
 class OfferFactory(DjangoModelFactory):
@@ -30,3 +30,4 @@ class LeadFactory(DjangoModelFactory):
     linkedin_bio = factory.Faker("sentence", nb_words=20)
     email = ""
     dedupe_key = factory.LazyAttribute(lambda o: lead_dedupe_key(name=o.name, company=o.company, email=o.email))
+    name_key = factory.LazyAttribute(lambda o: lead_name_key(name=o.name, company=o.company))

@@ -16,7 +16,7 @@ from leads.api.serializers import LeadSerializer, TaskSerializer, factors_of, me
 from leads.exceptions import LeadsError
 from leads.models import Lead, LeadStatus, Offer, Task, Workspace
 from leads.scoring.stages import DISQUALIFIED
-from leads.services import automations, csv_export, leads, score_store, scoring
+from leads.services import automations, csv_export, lead_upsert, leads, score_store, scoring
 from leads.services.engagement import engagement_summary
 from leads.web.base import error_page, form_errors, int_or_none, json_object, page, validated, web_page, workspace_of
 from leads.web.breakdown import breakdown_of
@@ -293,7 +293,7 @@ def lead_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = LeadSerializer(data=_lead_form_data(request.POST), context={"workspace": workspace})
         try:
-            lead = leads.lead_create(workspace=workspace, data=validated(form))
+            lead = lead_upsert.lead_create(workspace=workspace, data=validated(form))
         except (serializers.ValidationError, LeadsError) as exc:
             context.update(errors=form_errors(exc), form=request.POST)
             return page(request, "web/lead_new.html", context, status=400)

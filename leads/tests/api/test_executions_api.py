@@ -186,8 +186,10 @@ def test_recent_is_newest_first_up_to_the_limit(tenant: Tenant, runs: Runs, base
     assert _ids(tenant, f"{base}recent/?limit=2") == every[:2]
     assert _ids(tenant, f"{base}recent/?limit=1") == every[:1]
     assert _ids(tenant, f"{base}recent/?limit=200") == every
-    # Unpaginated and unfiltered: its own query string is only the limit.
-    assert _ids(tenant, f"{base}recent/?status=succeeded&limit=3") == every[:3]
+    # Unpaginated and unfiltered: its own query string is only the limit; a filter is refused, not ignored.
+    refused = tenant.client.get(f"{base}recent/?status=succeeded&limit=3")
+    assert refused.status_code == 400
+    assert refused.json()["details"] == {"unknown": ["status"], "allowed": ["limit", "format"]}
 
 
 @pytest.mark.django_db

@@ -192,7 +192,7 @@ def test_bulk_calculate_rescores_the_given_leads(tenant: Tenant) -> None:
                                   format="json")
     assert response.status_code == 200, response.content
     body = response.json()
-    assert set(body) == {"results", "total_scored", "scoring_method", "job"}
+    assert set(body) == {"results", "total_scored", "scoring_method", "job", "offer"}
     assert body["total_scored"] == 2
     assert body["scoring_method"] == "rules only: scoring model 'Four' v1 (no AI layer)"
     assert (body["job"]["kind"], body["job"]["status"], body["job"]["total"], body["job"]["offer"]) == (
@@ -279,7 +279,7 @@ def test_history_is_newest_first_with_causes(tenant: Tenant) -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize(("query", "status", "body"), [
     ("", 400, {"error": LEAD_ID_REQUIRED, "code": "invalid", "details": {"lead_id": [LEAD_ID_REQUIRED]}}),
-    ("?lead_id=abc", 400, {"error": f"lead_id must be a whole number from 1 to {2**63 - 1}.", "code": "invalid",
+    ("?lead_id=abc", 400, {"error": f"lead_id must be a whole number from 1 to {2**53 - 1}.", "code": "invalid",
                            "details": {"lead_id": ["Got 'abc'."]}}),
     ("?lead_id=987654", 404, {"error": "Lead 987654 does not exist.", "code": "unknown_lead",
                               "details": {"lead_id": 987654}}),

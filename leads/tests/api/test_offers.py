@@ -90,9 +90,9 @@ def test_malformed_json_is_a_400_not_a_500(api_client: APIClient) -> None:
 
 @pytest.mark.django_db
 def test_method_not_allowed_and_unknown_path_use_the_envelope(api_client: APIClient) -> None:
-    response = api_client.post("/api/leads/")
+    response = api_client.put("/api/leads/")
     assert response.status_code == 405
-    assert response.json() == {"error": 'Method "POST" not allowed.', "code": "method_not_allowed", "details": {}}
+    assert response.json() == {"error": 'Method "PUT" not allowed.', "code": "method_not_allowed", "details": {}}
     missing = api_client.get("/api/nowhere/")
     assert missing.status_code == 404
     assert missing.json()["code"] == "not_found"

@@ -38,7 +38,7 @@ def test_score_answers_results_in_the_original_shape(tenant: Tenant, offer: Offe
     response = tenant.client.post("/api/leads/score/", {}, format="json")
     assert response.status_code == 200, response.content
     body = response.json()
-    assert set(body) == {"results", "total_scored", "scoring_method", "job"}
+    assert set(body) == {"results", "total_scored", "scoring_method", "job", "offer"}
     assert body["total_scored"] == 2
     assert body["scoring_method"].startswith("hybrid: rules + local AI")
     assert body["job"]["status"] == "succeeded"

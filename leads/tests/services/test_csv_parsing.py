@@ -100,7 +100,7 @@ class TestRows:
 
     def test_no_name_and_no_company(self) -> None:
         _, rows = parse_text("name,company,role\n,,CEO\n")
-        assert rows == [(2, [(None, cp.ROW_NO_NAME_OR_COMPANY)])]
+        assert rows == [(2, [(None, cp.ROW_NO_NAME_OR_EMAIL)])]
 
     @pytest.mark.parametrize(("header", "field", "limit"), [
         ("name", "name", 255), ("Job Title", "role", 255), ("company", "company", 255),
@@ -108,7 +108,8 @@ class TestRows:
     ])
     def test_length_limits(self, header: str, field: str, limit: int) -> None:
         """A value at its limit is fine; one character more is an error naming the column."""
-        text = f"name,company,{header}\n" if field not in ("name", "company") else f"{header},other\n"
+        other_header = "name" if field == "company" else "other"  # a lead needs a name
+        text = f"name,company,{header}\n" if field not in ("name", "company") else f"{header},{other_header}\n"
         other = "x"
         _, ok = parse_text(text + ("Ann,Acme," if field not in ("name", "company") else "") + "a" * limit
                            + ("" if field not in ("name", "company") else f",{other}") + "\n")
@@ -126,14 +127,16 @@ class TestRows:
         _, rows = parse_text(f'name,Work Email\nAnn,"{email}"\n')
         if ok:
             assert rows[0][1].values[cp.EMAIL] == email
-        else:
-            assert rows[0][1] == [("email", cp.ROW_BAD_EMAIL.format(header="Work Email", value=email))]
+        else:  # the lead is kept without the email, the value kept as an attribute, with a warning
+            warning = ("email", cp.WARN_BAD_EMAIL.format(header="Work Email", value=email, key="Work Email (invalid)"))
+            assert rows[0][1] == cp.ParsedRow(2, ("Ann", "", "", "", "", "", ""), {"Work Email (invalid)": email},
+                                              (warning,))
 
     def test_several_problems_in_one_row_are_all_reported(self) -> None:
-        _, rows = parse_text(f"name,email\n{'n' * 256},nope\n")
+        _, rows = parse_text(f"name,company\n{'n' * 256},{'c' * 256}\n")
         assert rows[0][1] == [
             ("name", cp.ROW_TOO_LONG.format(header="name", length=256, limit=255)),
-            ("email", cp.ROW_BAD_EMAIL.format(header="email", value="nope")),
+            ("company", cp.ROW_TOO_LONG.format(header="company", length=256, limit=255)),
         ]
 
     def test_formula_looking_cells_are_data(self) -> None:
@@ -266,8 +269,10 @@ def test_csv_writer_round_trip(rows: list[tuple[str, str, str]]) -> None:
     assert len(parsed) == len(rows)
     for (name, company, notes), (_, result) in zip(rows, parsed, strict=True):
         name, company, notes = name.strip(), company.strip(), notes.strip()
-        if not (name or company):
-            assert result is None if not notes else result == [(None, cp.ROW_NO_NAME_OR_COMPANY)]
+        if not name:
+            assert result is None if not (company or notes) else result == [(None, cp.ROW_NO_NAME_OR_EMAIL)]
+        elif cp.UNSAFE_TEXT.search(name):  # control or bidi characters: refused, naming them
+            assert isinstance(result, list) and result[0][0] == "name"
         else:
             assert result.values == (name, "", company, "", "", "", "")
             assert result.attributes == ({"notes": notes} if notes else {})

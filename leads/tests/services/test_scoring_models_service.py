@@ -439,6 +439,9 @@ def test_a_run_records_the_model_and_version(workspace: Workspace, default: Scor
 def test_a_model_change_during_a_run_leaves_its_scores_stale(
         workspace: Workspace, default: ScoringModel, user: AbstractBaseUser, leads: list[Lead]) -> None:
     offer = OfferFactory(workspace=workspace)
+    # Far from the rule layer's cap (a random decision maker in the ICP would already be at 50, and
+    # the new rule's +5 would be capped away).
+    Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(role="Analyst", industry="Retail")
     with override_settings(CELERY_TASK_ALWAYS_EAGER=False):
         # Not eager: the chunk waits for a commit that never comes in the test, so we run it by hand
         # after the model changed under the queued job.

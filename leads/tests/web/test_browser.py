@@ -97,7 +97,8 @@ def test_a_day_in_the_dashboard(live_server, page: Page, tmp_path: Path) -> None
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Top leads")
 
-    # Upload: the job page shows the finished import and the bad row with its line number.
+    # Upload: the job page shows the finished import and the bad email's warning with its line number
+    # (the lead is kept, its email blanked).
     page.get_by_role("link", name="Upload").click()
     csv_file = tmp_path / "leads.csv"
     csv_file.write_text(CSV, encoding="utf-8")
@@ -105,10 +106,10 @@ def test_a_day_in_the_dashboard(live_server, page: Page, tmp_path: Path) -> None
     shot(page, "02-upload")
     page.get_by_role("button", name="Upload").click()
     expect(page.locator("#job-status")).to_have_text("succeeded")
-    expect(page.locator("#row-errors")).to_contain_text("6")
-    expect(page.locator("#row-errors")).to_contain_text("not-an-email")
+    expect(page.locator("#row-warnings")).to_contain_text("6")
+    expect(page.locator("#row-warnings")).to_contain_text("not-an-email")
     shot(page, "03-import-finished")
-    assert Lead.objects.filter(workspace=access.workspace).count() == 5
+    assert Lead.objects.filter(workspace=access.workspace).count() == 6
 
     # Live progress: a job still running is polled (htmx) until it finishes, without a reload.
     running = Job.objects.create(workspace=access.workspace, kind=Job.Kind.IMPORT, status=Job.Status.RUNNING,
@@ -125,7 +126,7 @@ def test_a_day_in_the_dashboard(live_server, page: Page, tmp_path: Path) -> None
     expect(page.locator("#job-status")).to_have_text("succeeded")
     page.locator("#to-top-leads").click()
     rows = page.locator("#leads-table tbody tr")
-    expect(rows).to_have_count(5)
+    expect(rows).to_have_count(6)
     scores = [int(s) for s in page.locator("#leads-table td.score").all_inner_texts()]
     assert scores == sorted(scores, reverse=True)
     shot(page, "04-top-leads")
@@ -159,7 +160,7 @@ def test_a_day_in_the_dashboard(live_server, page: Page, tmp_path: Path) -> None
     page.get_by_label("Value (text, number or JSON list)").fill("Intern")
     page.get_by_label("Points").fill("15")
     page.get_by_role("button", name="Preview the distribution").click()
-    expect(page.locator("#preview-result")).to_contain_text("Preview on 5 scored leads")
+    expect(page.locator("#preview-result")).to_contain_text("Preview on 6 scored leads")
     expect(page.locator("#preview-result")).to_contain_text("1 raised")
     shot(page, "08-rule-preview")
     page.get_by_role("button", name="Save rule").click()

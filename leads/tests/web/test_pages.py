@@ -263,20 +263,23 @@ class TestAddLead:
 
     def test_a_twin_is_refused(self, site: Site) -> None:
         response = site.client.post(reverse("web:lead-new"), {"name": "Twin", "email": site.leads[0].email})
-        assert response.status_code == 400 and b"already has this email" in response.content
+        assert response.status_code == 400 and b"This lead already exists" in response.content
 
 
 class TestUploadAndJobs:
     def test_upload_runs_the_import_and_shows_row_errors(self, site: Site) -> None:
         from django.core.files.uploadedfile import SimpleUploadedFile
 
-        csv = b"name,company,email\nAnn,Initech,ann@initech.example\nBob,Hooli,not-an-email\n"
+        # A bad email keeps its lead with a warning; a row with neither name nor email is an error.
+        csv = b"name,company,email\nAnn,Initech,ann@initech.example\nBob,Hooli,not-an-email\n,Umbrella,\n"
         response = site.client.post(reverse("web:upload"), {"file": SimpleUploadedFile("l.csv", csv, "text/csv")})
         job = Job.objects.get(kind=Job.Kind.IMPORT)
         assert response.status_code == 302 and response["Location"] == reverse("web:job", args=[job.pk])
         page = site.client.get(reverse("web:job-progress", args=[job.pk]))
         assert page.status_code == 200 and b"succeeded" in page.content
-        assert b"<td class=\"num\">3</td>" in page.content and b"not-an-email" in page.content
+        html = page.content.decode()
+        assert 'id="row-errors"' in html and '<td class="num">4</td>' in html.split('id="row-errors"')[1]
+        assert 'id="row-warnings"' in html and "not-an-email" in html.split('id="row-warnings"')[1]
         assert b"hx-trigger" not in page.content  # finished: the poll stops
 
     def test_a_running_job_keeps_polling(self, site: Site) -> None:
