@@ -280,7 +280,7 @@ def learned_targets(learned: dict[str, Any], xed: dict[str, Any] | None) -> list
         rows += [(train_target, "not measured", "—"), (ratio_target, "not measured", "—")]
     if xed and not xed.get("skipped"):
         product, baseline = xed["training"]["cv_auc"], xed["baseline"]["cv_auc"]
-        rows.append((xed_target, f"{product:.3f} vs {baseline:.3f} (rules alone: backtest AUC "
+        rows.append((xed_target, f"{product:.4f} vs {baseline:.4f} (rules alone: backtest AUC "
                                  f"{xed['backtest']['auc']:.3f})", "✅ met" if product >= baseline else "❌ missed"))
     else:
         rows.append((xed_target, xed["skipped"] if xed else "not measured", "—"))
@@ -707,10 +707,10 @@ def _xeducation_section(xed: dict[str, Any]) -> list[str]:
         "the same fold seed, but the leads' id order differs from the file's: not the same folds"
     out += _table(
         ["", "cross-validated AUC (5 folds)", "folds", "hold-out AUC (20 %)", "how"],
-        [["**Leadscore learned model**", f"**{training['cv_auc']:.3f}**",
+        [["**Leadscore learned model**", f"**{training['cv_auc']:.4f}**",
           ", ".join(f"{a:.3f}" for a in training["cv_folds"]), f"{training['holdout_auc']:.3f}",
           f"`POST /api/models/train/` on the uploaded leads, {training['seconds']:.1f} s"],
-         ["plain scikit-learn logistic regression", f"{baseline['cv_auc']:.3f}",
+         ["plain scikit-learn logistic regression", f"{baseline['cv_auc']:.4f}",
           ", ".join(f"{a:.3f}" for a in baseline["cv_folds"]), "—",
           f"in the bench's process, {folds}"],
          ["the default model's rules alone", f"{rules['rules_only_auc']:.3f} (backtest, no CV: nothing is fitted)",
