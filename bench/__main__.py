@@ -35,23 +35,26 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import dashboard, floors, phases, report
+from bench import dashboard, floors, phases, report, xeducation
 from bench.classifier import measure_classifier
 from bench.client import Api, BenchError
-from bench.generate import DEFAULT_SEED, write_csv
+from bench.generate import DEFAULT_SEED, LeadGenerator, outcome_logit, outcomes, write_csv
 from bench.memory import TreeSampler
 from bench.phases import log
 from bench.stack import HOST, REPO, Stack, free_port, kill_group
 
 RESULTS_DIR = Path(__file__).absolute().parent / "results"
 SMALL_MAX = 100_000  # sizes up to this get `runs` runs; larger ones `large_runs`
-PHASES = ("import", "score", "custom_model", "results", "export", "distribution", "automations", "search",
-          "openai", "dashboard", "classifier")
-# Phases run on the leads of each size (the rest: openai, on its own stack).
-SIZE_PHASES = {"import", "score", "custom_model", "results", "export", "distribution", "automations", "search",
-               "dashboard"}
+PHASES = ("import", "score", "custom_model", "results", "export", "distribution", "learned", "automations",
+          "search", "openai", "xeducation", "dashboard", "classifier")
+# Phases run on the leads of each size (the rest: openai and xeducation, each on its own stack; classifier
+# in process).
+SIZE_PHASES = {"import", "score", "custom_model", "results", "export", "distribution", "learned", "automations",
+               "search", "dashboard"}
 # Phases that need every lead scored by the default model first.
-AFTER_SCORE = {"custom_model", "results", "export", "distribution", "dashboard"}
+AFTER_SCORE = {"custom_model", "results", "export", "distribution", "learned", "dashboard"}
+# The learned phase records outcomes for this many of a size's leads at most (the issue's 100,000).
+LEARNED_MAX_OUTCOMES = 100_000
 
 
 @dataclass
@@ -72,6 +75,7 @@ class Config:
     out: str = "latest"
     keep_temp: bool = False
     debug: bool = True
+    xeducation_csv: str | None = None
 
     def runs_for(self, size: int) -> int:
         return self.runs if size <= SMALL_MAX else self.large_runs
@@ -99,6 +103,8 @@ def parse_args(argv: list[str] | None) -> Config:
     parser.add_argument("--no-debug", action="store_true",
                         help="run the server with DEBUG=0 (a generated SECRET_KEY) instead of make run's DEBUG=1")
     parser.add_argument("--keep-temp", action="store_true", help="keep the temporary data (for debugging)")
+    parser.add_argument("--xeducation-csv", help="the X Education leads CSV (default: ../shared/data/"
+                                                 "xeducation-leads.csv beside the repository; skipped when absent)")
     args = parser.parse_args(argv)
 
     config = Config()
@@ -121,6 +127,7 @@ def parse_args(argv: list[str] | None) -> Config:
             config.phases.insert(1, "score")  # the custom model is compared with it; the others read scores
     config.sizes = sorted(set(config.sizes))
     config.keep_temp = args.keep_temp
+    config.xeducation_csv = args.xeducation_csv
     config.debug = not args.no_debug
     if min(config.sizes) < 1 or config.runs < 1 or config.large_runs < 1 or config.distribution_reps < 1:
         parser.error("sizes, runs and repetitions must be positive")
@@ -139,9 +146,10 @@ def temporary_root(keep: bool) -> Iterator[Path]:
             shutil.rmtree(root, ignore_errors=True)
 
 
-def _workspace_and_offer(stack: Stack, offer_name: str | None = None) -> tuple[Api, dict[str, Any]]:
+def _workspace_and_offer(stack: Stack, offer_name: str | None = None, *,
+                         fields: dict[str, Any] | None = None) -> tuple[Api, dict[str, Any]]:
     api = stack.workspace("bench")
-    return api, phases.create_offer(api, offer_name)
+    return api, phases.create_offer(api, offer_name, fields=fields)
 
 
 def _db_ids(db_path: Path, offer_id: int) -> int:
@@ -189,6 +197,42 @@ def measure_custom_model(api: Api, sampler: TreeSampler, size: int, run: int,
         f"{ratio:.2f}× the default model's {default['seconds']:.2f} s")
     return {**result, **model, "offer_id": offer["id"], "default_seconds": default["seconds"],
             "default_leads_per_s": default["leads_per_s"], "ratio": ratio}
+
+
+def measure_learned(api: Api, sampler: TreeSampler, config: Config, size: int, run: int,
+                    default: dict[str, Any]) -> dict[str, Any]:
+    """Outcomes with a known signal for min(size, LEARNED_MAX_OUTCOMES) leads (by email, through the API),
+    a training job, then the same leads scored for a new offer whose model is the default template with
+    a learned part (weight 30), timed exactly as the default-model `score` phase before it."""
+    from sklearn.metrics import roc_auc_score
+
+    count = min(size, LEARNED_MAX_OUTCOMES)
+    known = list(outcomes(count, seed=config.seed))
+    recorded = phases.record_outcomes(api, known)
+    log(f"learned {size:,}: {recorded['outcomes']:,} outcomes ({recorded['won']:,} won) recorded in "
+        f"{recorded['seconds']:.1f} s ({recorded['outcomes_per_s']:,.0f}/s, {recorded['requests']} requests)")
+    # The best any model could do: the known log-odds themselves, ranked against the coin tosses.
+    logits = [outcome_logit(row) for row in LeadGenerator(config.seed).rows(count)]
+    signal_auc = float(roc_auc_score([won for _, won in known], logits))
+    trained = phases.measure_training(api, sampler, won=recorded["won"], lost=recorded["lost"])
+    factors = ", ".join(f"{f['feature']} = {f['value']} ({f['effect']:+.2f})" for f in trained["top_factors"][:5])
+    log(f"learned {size:,}: trained on {count:,} outcomes in {trained['seconds']:.1f} s "
+        f"(job {trained['job_seconds']} s); cv AUC {trained['cv_auc']:.3f}, hold-out {trained['holdout_auc']:.3f} "
+        f"(the signal's own {signal_auc:.3f}); top factors: {factors}")
+    model = phases.create_learned_scoring_model(api, f"Bench learned model {size}-{run}")
+    offer = phases.create_offer_with_model(api, "Pipeline autopilot (learned part)", model["model_id"])
+    result = phases.measure_score(api, size, sampler, offer_id=offer["id"])
+    check = phases.learned_part_check(api, offer["id"])
+    ratio = result["seconds"] / default["seconds"]
+    log(f"learned-part score {size:,}: {result['seconds']:.2f} s ({result['leads_per_s']:,.0f} leads/s), "
+        f"{ratio:.2f}× the default model's {default['seconds']:.2f} s; blend {check['blend']}, probabilities "
+        f"{check['probability_min']:.2f}–{check['probability_max']:.2f} on the first {check['checked']} results")
+    job_ratio = (result["job_seconds"] / default["job_seconds"]) if result["job_seconds"] and default["job_seconds"] \
+        else None
+    return {"leads": size, "outcomes": recorded, "signal_auc": signal_auc, "training": trained,
+            "scoring_model": model, "offer_id": offer["id"], "score": result, "check": check,
+            "default_seconds": default["seconds"], "default_leads_per_s": default["leads_per_s"],
+            "default_job_seconds": default["job_seconds"], "ratio": ratio, "job_ratio": job_ratio}
 
 
 def measure_distributions(api: Api, config: Config, size: int, offer_id: int,
@@ -287,6 +331,11 @@ def run_sizes(config: Config, root: Path, csvs: dict[int, Path], data: dict[str,
                     if size == largest and run == 1 and "search" in want:
                         data["lead_search"] = {"leads": size, "queries": phases.measure_lead_search(
                             api, reps=config.results_reps)}
+                    # After the figures that read the first offers' scores: it adds outcomes, a trained model and
+                    # one more offer's scores (the custom model's, when it ran, are in the table before them).
+                    if "learned" in want and default_score is not None:
+                        data["learned"].setdefault(str(size), []).append(
+                            measure_learned(api, sampler, config, size, run, default_score))
                     # Last: its executions, deliveries and two more offers' scores touch nothing measured above.
                     if "automations" in want:
                         auto = phases.measure_automations(api, size, sampler, label=f"{size}-{run}",
@@ -397,6 +446,65 @@ def run_classifier(config: Config, data: dict[str, Any]) -> None:
                 f"{result['us_per_lead']:.1f} µs a lead, {result['cpu_us_per_lead']:.1f} µs of CPU)")
 
 
+def run_xeducation(config: Config, root: Path, data: dict[str, Any]) -> None:
+    """Real leads and outcomes, through the product: the prepared X Education file uploaded with its
+    `Converted` column, a training job, the leads scored for an online-education offer, and the default
+    model's backtest (the rules alone); beside them a plain scikit-learn baseline on the same columns,
+    computed here. Skipped, with a message, when the file is absent."""
+    source = xeducation.source_path(Path(config.xeducation_csv) if config.xeducation_csv else None)
+    if source is None:
+        where = config.xeducation_csv or f"../{xeducation.SOURCE} beside the repository"
+        message = f"skipped: no X Education data at {where} (a clone of the project has none)"
+        log(f"xeducation: {message}")
+        data["xeducation"] = {"skipped": message}
+        return
+    data_dir = root / "data-xeducation"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    prepared = root / "xeducation-prepared.csv"
+    info = xeducation.prepare(source, prepared)
+    log(f"xeducation: {info['rows']:,} leads ({info['won']:,} converted) from {source}; dropped "
+        f"{', '.join(info['dropped'])}; {info['select_blanked']:,} 'Select' cells blanked")
+    stack = Stack(data_dir, name="xeducation", debug=config.debug)
+    try:
+        stack.start()
+        data["commands"] = stack.commands
+        api, offer = _workspace_and_offer(stack, xeducation.OFFER["name"], fields=xeducation.OFFER)
+        with TreeSampler(stack.roots) as sampler:
+            imported = phases.measure_import(api, prepared, info["rows"], sampler)
+            log(f"xeducation import: {imported['seconds']:.2f} s")
+            trained = phases.measure_training(api, sampler, won=info["won"], lost=info["lost"])
+            log(f"xeducation training: {trained['seconds']:.1f} s; cv AUC {trained['cv_auc']:.4f}, hold-out "
+                f"{trained['holdout_auc']:.4f}")
+            order = phases.lead_names_by_id(api, info["rows"])
+            same_order = order == xeducation.names_in_file_order(prepared)
+            scored = phases.measure_score(api, info["rows"], sampler, offer_id=offer["id"])
+            log(f"xeducation scoring (default model): {scored['seconds']:.2f} s")
+            default_model = phases.default_scoring_model_id(api)
+            rules = phases.measure_backtest(api, default_model, offer["id"], expected=info["rows"])
+            with_learned = phases.measure_backtest(api, default_model, offer["id"], expected=info["rows"],
+                                                   settings={"learned_weight": phases.LEARNED_WEIGHT})
+            log(f"xeducation backtest of the default model: AUC {rules['auc']:.4f}, rules alone "
+                f"{rules['rules_only_auc']:.4f}; with a learned part of {phases.LEARNED_WEIGHT}: "
+                f"{with_learned['auc']:.4f} (on the leads it learned from)")
+        started = time.perf_counter()
+        baseline = xeducation.baseline_cv_auc(prepared)
+        baseline["seconds"] = time.perf_counter() - started
+        log(f"xeducation baseline: cv AUC {baseline['cv_auc']:.4f} ({baseline['seconds']:.1f} s); product "
+            f"{trained['cv_auc']:.4f}; same folds: {same_order}")
+    except BenchError:
+        log(stack.log_tails())
+        raise
+    else:
+        data["xeducation"] = {"source": str(source), "prepared": {k: v for k, v in info.items()},
+                              "offer": xeducation.OFFER, "import": imported, "training": trained,
+                              "score": scored, "backtest": rules, "backtest_with_learned": with_learned,
+                              "baseline": baseline, "same_folds": same_order}
+    finally:
+        stack.stop()
+        if not config.keep_temp:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -408,16 +516,16 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     data: dict[str, Any] = {
         "config": asdict(config), "machine": report.machine(), "import": {}, "import_floor": {}, "score_local": {},
-        "custom_model": {}, "distribution": {}, "export": {}, "automations": {}, "hwm": {}, "classifier": {},
-        "import_no_search_index": {},
+        "custom_model": {}, "distribution": {}, "export": {}, "learned": {}, "automations": {}, "hwm": {},
+        "classifier": {}, "import_no_search_index": {},
         "custom_model_rules": {"template": phases.CUSTOM_MODEL_TEMPLATE,
                                "template_rules": phases.CUSTOM_MODEL_TEMPLATE_RULES,
                                "added": phases.CUSTOM_MODEL_RULES},
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     want = set(config.phases)
-    log(f"{'quick' if config.quick else 'full'} run: sizes {', '.join(f'{s:,}' for s in config.sizes)}; "
-        f"phases {', '.join(config.phases)}")
+    sized = f"sizes {', '.join(f'{s:,}' for s in config.sizes)}; " if want & SIZE_PHASES else ""
+    log(f"{'quick' if config.quick else 'full'} run: {sized}phases {', '.join(config.phases)}")
     failed: BaseException | None = None
     with temporary_root(config.keep_temp) as root:
         try:
@@ -436,6 +544,8 @@ def main(argv: list[str] | None = None) -> int:
                 run_openai(config, root, csvs[config.openai_leads], data)
             if "classifier" in want:
                 run_classifier(config, data)
+            if "xeducation" in want:
+                run_xeducation(config, root, data)
         except (BenchError, KeyboardInterrupt) as exc:
             failed = exc
             log(f"stopped: {exc!r}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import random
 import sys
 import time
@@ -243,6 +244,40 @@ class LeadGenerator:
             yield [f"{first} {last}", rng.choice(self.titles), company, rng.choice(self.industries), location,
                    self._bio(company, city), email, phone, rng.choice(SOURCES), self.company_size[company],
                    _budget(self.numeric_rng)]
+
+
+# --- outcomes with a known signal (the `learned` phase) ----------------------------------------------
+
+# Who wins, by construction: the log-odds of a generated lead's deal, from its own fields, before
+# the coin toss. A model that learned anything names these (Lead Source, industry, the bio's words,
+# the title) among its top factors.
+OUTCOME_BASE_LOGIT = -1.4
+WARM_SOURCES = frozenset({"referral", "webinar"})
+SOFTWARE_INDUSTRIES = frozenset({"B2B SaaS", "SaaS", "Software", "FinTech"})
+BUYING_WORDS = ("hiring", "automat", "evaluating")
+NOT_BUYING_WORDS = ("student", "retired", "open to work", "job seeker")
+SENIOR_WORDS = ("ceo", "cto", "founder", "vp", "head of", "director")
+
+
+def outcome_logit(row: list[str]) -> float:
+    """The known signal of one generated row (HEADER order): log-odds of a won deal."""
+    title, industry, bio, source = row[1].casefold(), row[3], row[5].casefold(), row[8]
+    logit = OUTCOME_BASE_LOGIT
+    logit += 1.5 if source in WARM_SOURCES else 0.0
+    logit += 0.8 if industry in SOFTWARE_INDUSTRIES else 0.0
+    logit += 1.0 if any(word in bio for word in BUYING_WORDS) else 0.0
+    logit -= 1.5 if any(word in bio for word in NOT_BUYING_WORDS) else 0.0
+    logit += 0.6 if any(word in title for word in SENIOR_WORDS) else 0.0
+    return logit
+
+
+def outcomes(count: int, *, seed: int = DEFAULT_SEED) -> Iterator[tuple[str, bool]]:
+    """(email, won) of the first `count` generated leads: won with probability sigmoid(outcome_logit),
+    drawn from a source of its own (seeded from `seed`), so the same (count, seed) gives the same
+    outcomes everywhere."""
+    toss = random.Random(f"{seed}/outcomes")
+    for row in LeadGenerator(seed).rows(count):
+        yield row[6], toss.random() < 1.0 / (1.0 + math.exp(-outcome_logit(row)))
 
 
 def write_csv(path: Path, count: int, *, seed: int = DEFAULT_SEED) -> int:

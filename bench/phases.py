@@ -47,8 +47,10 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[rank - 1]
 
 
-def create_offer(api: Api, name: str | None = None) -> dict[str, Any]:
-    response = api.post("/api/offer/", {**OFFER, "name": name or OFFER["name"]})
+def create_offer(api: Api, name: str | None = None, *, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    """POST /api/offer/ with `fields` (default: the bench offer's, OFFER)."""
+    fields = fields or OFFER
+    response = api.post("/api/offer/", {**fields, "name": name or fields["name"]})
     if response.status != 201:
         raise BenchError(f"creating the offer answered {response.status}: {response.body!r:.500}")
     return response.body
@@ -610,3 +612,163 @@ def measure_automations(api: Api, size: int, sampler: TreeSampler, *, label: str
         "worker_log": _log_problems(worker_log, log_offset),
     }
     return result
+
+
+# --- outcomes, training and the learned part of a scoring model -----------------------------------------
+
+OUTCOMES_PATH = "/api/outcomes/"
+OUTCOMES_PER_REQUEST = 10_000  # the API's most per request
+MODELS_PATH = "/api/models/"
+LEARNED_WEIGHT = 30
+LEARNED_TEMPLATE = "default"
+# Training reads every outcome, featurises and cross-validates: generous, bounded.
+TRAIN_TIMEOUT_S = 900.0
+
+
+def record_outcomes(api: Api, outcomes: list[tuple[str, bool]]) -> dict[str, Any]:
+    """POST /api/outcomes/ in lists of OUTCOMES_PER_REQUEST `{"email", "outcome"}`; every one must be accepted."""
+    started = time.perf_counter()
+    requests = 0
+    for start in range(0, len(outcomes), OUTCOMES_PER_REQUEST):
+        chunk = outcomes[start:start + OUTCOMES_PER_REQUEST]
+        response = api.post(OUTCOMES_PATH, [{"email": email, "outcome": "won" if won else "lost"}
+                                            for email, won in chunk])
+        requests += 1
+        if response.status != 201:
+            raise BenchError(f"POST {OUTCOMES_PATH} ({len(chunk):,} outcomes from {start:,}) answered "
+                             f"{response.status}: {response.body!r:.500}")
+        body = response.body
+        if body["accepted"] != len(chunk) or body["rejected"] or body["leads"] != len(chunk):
+            raise BenchError(f"POST {OUTCOMES_PATH} ({len(chunk):,} outcomes from {start:,}) accepted "
+                             f"{body['accepted']:,}, rejected {body['rejected']:,}, stored {body['leads']:,}: "
+                             f"{body['errors'][:3]!r}")
+    seconds = time.perf_counter() - started
+    won = sum(1 for _, outcome in outcomes if outcome)
+    return {"outcomes": len(outcomes), "won": won, "lost": len(outcomes) - won, "requests": requests,
+            "seconds": seconds, "outcomes_per_s": len(outcomes) / seconds}
+
+
+def _trained_model_of(api: Api, job_id: int) -> dict[str, Any]:
+    response = api.get(MODELS_PATH, page_size=100)
+    if response.status != 200:
+        raise BenchError(f"GET {MODELS_PATH} answered {response.status}: {response.body!r:.500}")
+    listed = response.body["results"] if isinstance(response.body, dict) else response.body
+    found = [model for model in listed if model["job"] == job_id]
+    if len(found) != 1:
+        raise BenchError(f"GET {MODELS_PATH} lists {len(found)} models of training job {job_id} "
+                         f"(ids {[m['id'] for m in listed]})")
+    detail = api.get(f"{MODELS_PATH}{found[0]['id']}/")
+    if detail.status != 200:
+        raise BenchError(f"GET {MODELS_PATH}{found[0]['id']}/ answered {detail.status}: {detail.body!r:.500}")
+    return detail.body
+
+
+def measure_training(api: Api, sampler: TreeSampler, *, won: int, lost: int,
+                     offer_id: int | None = None) -> dict[str, Any]:
+    """POST /api/models/train/ and wait for the job: seconds from the request to the job finished. The
+    trained model (GET /api/models/{id}/) must count exactly the outcomes recorded."""
+    sampler.window()
+    started = time.perf_counter()
+    response = api.post(f"{MODELS_PATH}train/", {} if offer_id is None else {"offer": offer_id})
+    request_seconds = time.perf_counter() - started
+    if response.status not in (200, 202):
+        raise BenchError(f"POST {MODELS_PATH}train/ answered {response.status}: {response.body!r:.1000}")
+    job = api.wait_job(_job_from(response.body), timeout=TRAIN_TIMEOUT_S)
+    seconds = time.perf_counter() - started
+    peaks = sampler.window()
+    if job["status"] != "succeeded":
+        raise BenchError(f"training job {job['id']} ended {job['status']}: {job.get('message')!r}")
+    model = _trained_model_of(api, job["id"])
+    if (model["n_won"], model["n_lost"]) != (won, lost):
+        raise BenchError(f"model {model['id']} was trained on {model['n_won']:,} won and {model['n_lost']:,} lost "
+                         f"outcomes; {won:,} won and {lost:,} lost were recorded")
+    return {"seconds": seconds, "request_seconds": request_seconds, "http_status": response.status,
+            "job_seconds": _seconds_between(job, "created_at", "finished_at"),
+            "run_seconds": _seconds_between(job, "started_at", "finished_at"), "message": job.get("message"),
+            "model_id": model["id"], "version": model["version"], "n_won": model["n_won"],
+            "n_lost": model["n_lost"], "cv_auc": model["cv_auc"], "holdout_auc": model["holdout_auc"],
+            "cv_folds": model["cv_folds"], "blend": model["blend"], "top_factors": model["top_factors"][:8],
+            **peaks.as_dict()}
+
+
+def create_learned_scoring_model(api: Api, name: str, weight: int = LEARNED_WEIGHT) -> dict[str, Any]:
+    """POST /api/scoring-models/ from the default template with `learned_weight`; checks what it holds."""
+    response = api.post("/api/scoring-models/", {"name": name, "template": LEARNED_TEMPLATE,
+                                                 "learned_weight": weight})
+    if response.status != 201:
+        raise BenchError(f"creating the scoring model answered {response.status}: {response.body!r:.500}")
+    model = response.body
+    if model["learned_weight"] != weight or not model["ai_enabled"] or \
+            len(model["rules"]) != CUSTOM_MODEL_TEMPLATE_RULES:
+        raise BenchError(f"scoring model {model['id']} has learned_weight {model['learned_weight']}, "
+                         f"ai_enabled={model['ai_enabled']} and {len(model['rules'])} rules")
+    return {"model_id": model["id"], "learned_weight": model["learned_weight"], "rules": len(model["rules"])}
+
+
+def learned_part_check(api: Api, offer_id: int, sample: int = 50) -> dict[str, Any]:
+    """The first page of the offer's results: every score carries a conversion probability and the
+    breakdown's learned component (the part was applied, not skipped)."""
+    response = api.get("/api/leads/results/", offer=offer_id, page_size=sample)
+    if response.status != 200:
+        raise BenchError(f"results of offer {offer_id} answered {response.status}: {response.body!r:.500}")
+    results = response.body["results"]
+    learned = [next((c for c in (r.get("score_breakdown") or {}).get("components", []) if c.get("part") == "learned"),
+                    None) for r in results]
+    missing = [r["id"] for r, part in zip(results, learned, strict=True)
+               if r.get("conversion_probability") is None or part is None]
+    if not results or missing:
+        raise BenchError(f"{len(missing)} of {len(results)} scores of offer {offer_id} carry no "
+                         f"conversion_probability or learned component (leads {missing[:5]})")
+    probabilities = [r["conversion_probability"] for r in results]
+    return {"checked": len(results), "blend": learned[0].get("blend"), "weight": learned[0].get("weight"),
+            "probability_min": min(probabilities), "probability_max": max(probabilities),
+            "learned_points_max": max((part.get("points") or 0) for part in learned)}
+
+
+def default_scoring_model_id(api: Api) -> int:
+    response = api.get("/api/scoring-models/", page_size=100)
+    if response.status != 200:
+        raise BenchError(f"GET /api/scoring-models/ answered {response.status}: {response.body!r:.500}")
+    listed = response.body["results"] if isinstance(response.body, dict) else response.body
+    defaults = [model["id"] for model in listed if model["is_default"]]
+    if len(defaults) != 1:
+        raise BenchError(f"the workspace has {len(defaults)} default scoring models")
+    return defaults[0]
+
+
+def measure_backtest(api: Api, model_id: int, offer_id: int, *, settings: dict[str, Any] | None = None,
+                     expected: int) -> dict[str, Any]:
+    """POST /api/scoring-models/{id}/backtest/ for the offer: every lead with an outcome must be scored."""
+    body: dict[str, Any] = {"offer": offer_id}
+    if settings:
+        body["settings"] = settings
+    response = api.post(f"/api/scoring-models/{model_id}/backtest/", body)
+    if response.status != 200:
+        raise BenchError(f"backtest of scoring model {model_id} answered {response.status}: {response.body!r:.500}")
+    result = response.body
+    scored = result["leads"]
+    if scored != expected or result["left_out_without_verdict"]:
+        raise BenchError(f"backtest of scoring model {model_id} scored {scored:,} leads "
+                         f"({result['left_out_without_verdict']:,} left out without a verdict); "
+                         f"{expected:,} have an outcome")
+    return {"seconds": response.seconds, "auc": result["auc"], "rules_only_auc": result["rules_only_auc"],
+            "top_decile": result.get("top_decile"), "buckets": result["buckets"], "intents": result["intents"],
+            "learned": result.get("learned"), "scored": scored, "won": result["won"],
+            "conversion_rate": result["conversion_rate"]}
+
+
+def lead_names_by_id(api: Api, expected: int) -> list[str]:
+    """Every lead's name in id order (GET /api/leads/?ordering=id, 1,000 a page)."""
+    names: list[str] = []
+    page = 1
+    while True:
+        response = api.get("/api/leads/", ordering="id", page=page, page_size=1000)
+        if response.status != 200:
+            raise BenchError(f"GET /api/leads/ page {page} answered {response.status}: {response.body!r:.500}")
+        names += [lead["name"] for lead in response.body["results"]]
+        if not response.body.get("next"):
+            break
+        page += 1
+    if len(names) != expected:
+        raise BenchError(f"GET /api/leads/ listed {len(names):,} leads, {expected:,} were imported")
+    return names

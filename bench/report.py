@@ -36,6 +36,12 @@ DASHBOARD_P95_MS = 150.0
 # Automations (score_threshold webhook): scoring with the workflow active at most 10 % slower than the same
 # scoring without one, and a burst of 10,000 crossings delivered within 60 s of the job's end, none twice.
 # Judged at the largest size that has the full burst (100k leads and up: smaller sizes cross a tenth).
+# The learned model (issue 14): training on 100,000 outcomes in under a minute; scoring with the learned
+# part (weight 30) at most 1.3× the default model's time (judged at 1M); on the X Education leads, the
+# product's cross-validated AUC at least a plain scikit-learn logistic regression's.
+TRAIN_TARGET_S = 60.0
+TRAIN_TARGET_OUTCOMES = 100_000
+LEARNED_RATIO = 1.3
 AUTOMATION_RATIO = 1.10
 AUTOMATION_DELIVERY_S = 60.0
 AUTOMATION_BURST = 10_000
@@ -247,6 +253,7 @@ def targets(data: dict[str, Any]) -> list[tuple[str, str, str]]:
         size = f" (measured at {_size(board['leads'])})" if board else ""
         rows.append((board_target, f"not measured at 1M{size}", "—"))
 
+    rows += learned_targets(data.get("learned", {}), data.get("xeducation"))
     rows += automation_targets(data.get("automations", {}))
 
     exports = data.get("export", {})
@@ -260,6 +267,46 @@ def targets(data: dict[str, Any]) -> list[tuple[str, str, str]]:
                      f"+{late:.0f} MB after the first fifth (+{growth:.0f} MB in all)", verdict(late < EXPORT_FLAT_MB)))
     else:
         rows.append(("Export 1M < 30 s", missing if exports else "not measured", "—"))
+    return rows
+
+
+def learned_targets(learned: dict[str, Any], xed: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    train_target = f"Training on {TRAIN_TARGET_OUTCOMES:,} outcomes < {TRAIN_TARGET_S:.0f} s (request → job finished)"
+    ratio_target = f"Scoring with the learned part (weight 30) ≤ {LEARNED_RATIO}× the default model at 1M"
+    xed_target = "X Education: the product's cross-validated AUC ≥ a plain scikit-learn logistic regression's"
+    rows: list[tuple[str, str, str]] = []
+    if learned:
+        full = [k for k, runs in learned.items() if runs[0]["outcomes"]["outcomes"] >= TRAIN_TARGET_OUTCOMES]
+        if full:
+            runs = learned[min(full, key=int)]
+            seconds = median([r["training"]["seconds"] for r in runs])
+            rows.append((train_target, f"{seconds:.1f} s ({runs[0]['outcomes']['outcomes']:,} outcomes, cv AUC "
+                                       f"{median([r['training']['cv_auc'] for r in runs]):.3f})",
+                         "✅ met" if seconds < TRAIN_TARGET_S else "❌ missed"))
+        else:
+            top = max(learned, key=int)
+            runs = learned[top]
+            rows.append((train_target, f"not measured at {TRAIN_TARGET_OUTCOMES:,} (largest: "
+                                       f"{runs[0]['outcomes']['outcomes']:,} outcomes in "
+                                       f"{median([r['training']['seconds'] for r in runs]):.1f} s)", "—"))
+        at_target = learned.get(str(TARGET_SIZE))
+        if at_target:
+            ratio = median([r["ratio"] for r in at_target])
+            rows.append((ratio_target, f"{ratio:.2f}× ({median([r['score']['seconds'] for r in at_target]):.1f} s vs "
+                                       f"{median([r['default_seconds'] for r in at_target]):.1f} s)",
+                         "✅ met" if ratio <= LEARNED_RATIO else "❌ missed"))
+        else:
+            top = max(learned, key=int)
+            rows.append((ratio_target, f"not measured at 1M (largest size {_size(int(top))}: "
+                                       f"{median([r['ratio'] for r in learned[top]]):.2f}×)", "—"))
+    else:
+        rows += [(train_target, "not measured", "—"), (ratio_target, "not measured", "—")]
+    if xed and not xed.get("skipped"):
+        product, baseline = xed["training"]["cv_auc"], xed["baseline"]["cv_auc"]
+        rows.append((xed_target, f"{product:.4f} vs {baseline:.4f} (rules alone: backtest AUC "
+                                 f"{xed['backtest']['auc']:.3f})", "✅ met" if product >= baseline else "❌ missed"))
+    else:
+        rows.append((xed_target, xed["skipped"] if xed else "not measured", "—"))
     return rows
 
 
@@ -537,6 +584,13 @@ def markdown(data: dict[str, Any]) -> str:
                    "against the leads scored, and its buckets, intents and stages must each add up to it; the "
                    "custom-model offer's distribution is fetched once and checked the same way.")
 
+    learned = data.get("learned", {})
+    if learned:
+        out += _learned_section(learned)
+    xed = data.get("xeducation")
+    if xed:
+        out += _xeducation_section(xed)
+
     automations = data.get("automations", {})
     if automations:
         out += _automations_section(automations)
@@ -663,4 +717,120 @@ def _automations_section(automations: dict[str, Any]) -> list[str]:
                "the time from the first to the last; the first can arrive before the job ends (a negative *first "
                "after job end*). *Executions* are the workflow statistics (succeeded / failed / pending) after the "
                "deliveries; *worker errors* are ERROR lines and tracebacks the worker logged during the phase.")
+    return out
+
+
+def _factors(factors: list[dict[str, Any]], n: int = 5) -> str:
+    return "; ".join(f"{f['feature']} = {f['value']} ({f['effect']:+.2f})" for f in factors[:n])
+
+
+def _learned_section(learned: dict[str, Any]) -> list[str]:
+    out = ["", "## Learned model — outcomes with a known signal, training, and scoring with the learned part", ""]
+    rows = []
+    for key in sorted(learned, key=int):
+        runs = learned[key]
+        n = runs[0]["outcomes"]["outcomes"]
+        train = [r["training"]["seconds"] for r in runs]
+        if n >= TRAIN_TARGET_OUTCOMES:
+            train_judged = "✅ met" if median(train) < TRAIN_TARGET_S else "❌ missed"
+        else:
+            train_judged = f"— (judged at {TRAIN_TARGET_OUTCOMES:,})"
+        ratio = median([r["ratio"] for r in runs])
+        if int(key) == TARGET_SIZE:
+            ratio_judged = "✅ met" if ratio <= LEARNED_RATIO else "❌ missed"
+        else:
+            ratio_judged = f"— (judged at 1M; here {'within' if ratio <= LEARNED_RATIO else 'over'})"
+        won = runs[0]["outcomes"]["won"]
+        rows.append([_size(int(key)), str(len(runs)), f"{n:,} ({won / n:.0%} won)",
+                     _seconds(spread([r["outcomes"]["seconds"] for r in runs])),
+                     _seconds(spread(train)), _seconds(spread([r["training"]["run_seconds"] for r in runs])),
+                     train_judged, spread([r["training"]["cv_auc"] for r in runs], 3),
+                     spread([r["training"]["holdout_auc"] for r in runs], 3), f"{runs[0]['signal_auc']:.3f}",
+                     spread([r["default_seconds"] for r in runs]), spread([r["score"]["seconds"] for r in runs]),
+                     spread([r["ratio"] for r in runs], 2).replace(" (", "× (", 1),
+                     spread([r.get("job_ratio") for r in runs], 2).replace(" (", "× (", 1), ratio_judged])
+    out += _table(["leads", "runs", "outcomes", "record s", "train s", "job run s",
+                   f"target < {TRAIN_TARGET_S:.0f} s", "cv AUC", "hold-out AUC", "signal's own AUC",
+                   "default model s", "learned part s", "learned ÷ default", "job time ÷ default's",
+                   f"target ≤ {LEARNED_RATIO}×"], rows)
+    out.append("")
+    out.append("Each run, after the default-model scoring (and the custom model, when it runs): outcomes for the "
+               f"first min(leads, {TRAIN_TARGET_OUTCOMES:,}) generated leads, by email, in lists of 10,000 "
+               "(`POST /api/outcomes/`; *record s* is all of them). Who won is known by construction "
+               "(`bench/generate.py`, `outcome_logit`): log-odds from the lead's own fields — Lead Source "
+               "referral or webinar +1.5, a software industry +0.8, a buying word in the bio (hiring, automat…, "
+               "evaluating) +1.0, a student / retired / job seeker bio −1.5, a senior title +0.6, base −1.4 — "
+               "then a seeded coin toss with that probability. *Signal's own AUC* ranks the leads by those "
+               "log-odds: the best any model can reach on these coin tosses. *Train s*: `POST /api/models/train/` "
+               "until `GET /api/jobs/{id}/` says finished (the request waits up to the wait budget, then 202); "
+               "*job run s*: the job's `started_at`–`finished_at`. The trained model's `n_won` + `n_lost` must be "
+               "the outcomes recorded. Then a scoring model from the `default` template with `learned_weight` 30 "
+               "(`POST /api/scoring-models/`), a new offer with the bench offer's fields on it, and every lead "
+               "scored for that offer, timed exactly as the default-model run (POST, then poll); its first 50 "
+               "results must each carry a `conversion_probability` and the breakdown's learned component. "
+               "*Learned ÷ default* is the median of the runs' own ratios; *job time* uses the jobs' "
+               "`created_at`–`finished_at` (no client polling).")
+    first = learned[max(learned, key=int)][0]
+    check = first["check"]
+    out.append("")
+    out.append(f"Top factors at {_size(int(max(learned, key=int)))} (run 1, `GET /api/models/{{id}}/`): "
+               f"{_factors(first['training']['top_factors'])}. Learned part on the first results: blend "
+               f"{check['blend']}, probabilities {check['probability_min']:.2f}–{check['probability_max']:.2f}, "
+               f"at most {check['learned_points_max']} points.")
+    return out
+
+
+def _xeducation_section(xed: dict[str, Any]) -> list[str]:
+    out = ["", "## X Education — 9,240 real leads with their outcome: the learned model, a plain baseline, "
+           "the rules", ""]
+    if xed.get("skipped"):
+        return out + [xed["skipped"].capitalize() + "."]
+    training, baseline, rules, prepared = xed["training"], xed["baseline"], xed["backtest"], xed["prepared"]
+    folds = "the same folds (leads in file order)" if xed["same_folds"] else \
+        "the same fold seed, but the leads' id order differs from the file's: not the same folds"
+    out += _table(
+        ["", "cross-validated AUC (5 folds)", "folds", "hold-out AUC (20 %)", "how"],
+        [["**Leadscore learned model**", f"**{training['cv_auc']:.4f}**",
+          ", ".join(f"{a:.3f}" for a in training["cv_folds"]), f"{training['holdout_auc']:.3f}",
+          f"`POST /api/models/train/` on the uploaded leads, {training['seconds']:.1f} s"],
+         ["plain scikit-learn logistic regression", f"{baseline['cv_auc']:.4f}",
+          ", ".join(f"{a:.3f}" for a in baseline["cv_folds"]), "—",
+          f"in the bench's process, {folds}"],
+         ["the default model's rules alone", f"{rules['rules_only_auc']:.3f} (backtest, no CV: nothing is fitted)",
+          "—", "—", "`POST /api/scoring-models/{id}/backtest/`: `rules_only_auc`"],
+         ["the default model (rules + AI layer)", f"{rules['auc']:.3f} (backtest)", "—", "—",
+          "the same backtest: `auc`"]])
+    target = "✅ met" if training["cv_auc"] >= baseline["cv_auc"] else "❌ missed"
+    out.append("")
+    out.append(f"Target: the product's cross-validated AUC ≥ the baseline's: {target}. Published analyses of this "
+               "data without the leaky columns report a ROC AUC near 0.88.")
+    with_learned = xed.get("backtest_with_learned")
+    columns = len(baseline["numeric"]) + len(baseline["categorical"])
+    out.append("")
+    out.append(
+        f"Through the product: the prepared file ({prepared['rows']:,} rows, {prepared['won']:,} converted) uploaded "
+        f"with `POST /api/leads/upload/` in {xed['import']['seconds']:.1f} s (its `Converted` column stored as the "
+        f"outcome); training {training['seconds']:.1f} s on {training['n_won']:,} won and {training['n_lost']:,} "
+        f"lost; every lead scored for the offer *{xed['offer']['name']}* (value propositions: "
+        f"{'; '.join(xed['offer']['value_props'])}; ideal use cases: {', '.join(xed['offer']['ideal_use_cases'])}) "
+        f"with the default model in {xed['score']['seconds']:.1f} s; then the default model's backtest for that "
+        f"offer. The default model's rules read a lead's role, industry and the completeness of its profile, and "
+        f"its AI layer the role and bio: this file has none of them, so every lead gets the same score "
+        f"(the top decile is then the first tenth of the ties: lift {rules['top_decile']['lift']})."
+        + (f" The same backtest with a learned part of 30 points: AUC {with_learned['auc']:.3f}, on the leads "
+           "the model learned from (optimistic; the cross-validated figure above is the fair one)."
+           if with_learned else ""))
+    out.append("")
+    out.append(
+        f"Prepared copy (written by the bench, `bench/xeducation.py`): a `Name` column (\"Lead 660737\", from "
+        f"`{prepared['name_from']}`) in place of the identifiers {', '.join(prepared['identifiers'])} (the upload "
+        f"needs a name or a company and the file has neither); the columns the sales team fills in after contact "
+        f"removed, as the data's README says they leak the outcome ({', '.join(prepared['dropped'])}); "
+        f"{prepared['select_blanked']:,} cells \"Select\" blanked (the form's default: \"not answered\"); "
+        f"every other column as it is. Baseline: {baseline['model']}, on the same {columns} columns "
+        f"({len(baseline['numeric'])} numeric: "
+        f"{', '.join(baseline['numeric'])}; the rest one-hot, a blank as a category of its own). The product "
+        f"uses the same fold split (StratifiedKFold(5, shuffle, seed 0) over the leads in id order) and picks "
+        f"its L2 strength from 4 by that cross-validation, which flatters its figure a little; its hold-out AUC "
+        f"is a separate 80/20 split.")
     return out

@@ -339,6 +339,8 @@ HUBSPOT_PAGE_SIZE = min(max(env_int("HUBSPOT_PAGE_SIZE", 100), 1), 100)
 BROKER_DIR = DATA_DIR / "broker"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's own writes a message file in two steps a polling worker can fall between (main/celery.py).
+    CELERY_BROKER_TRANSPORT = "main.celery:FilesystemTransport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),

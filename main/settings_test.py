@@ -29,6 +29,7 @@ DATABASES = {
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = "memory://"
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
+CELERY_BROKER_TRANSPORT = None  # the URL's own (memory), not the embedded filesystem broker's
 JOB_WAIT_SECONDS = 5.0
 # Throttles are tested explicitly with their own rates.
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"upload": "10000/hour", "score": "10000/hour"}}
