@@ -311,6 +311,12 @@ class LearnedModel:
         except (KeyError, TypeError, ValueError) as error:
             raise ModelFormatError(BAD_FORMAT.format(expected=FORMAT, detail=repr(error))) from error
 
+    @property
+    def reads_engagement(self) -> bool:
+        """Whether any column reads the lead's event aggregates (scoring loads them only then)."""
+        return any(str(column.get("key", "")).startswith(EVENTS_PREFIX) or column.get("key") == "last_activity_days_ago"
+                   for column in self.columns)
+
     def to_json(self) -> dict[str, Any]:
         return {"format": FORMAT, "intercept": self.intercept,
                 "calibration": {"slope": self.calibration_slope, "intercept": self.calibration_intercept},

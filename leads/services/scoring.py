@@ -266,7 +266,8 @@ def _chunk_score_and_write(chunk_id: int, job: Job) -> None:
         rows = [r for r in rows if r[0] not in fresh]
     missing = len(chunk.lead_ids) - len(rows)  # deleted since the job started, or scored by another run
     scored = _score_leads(rows=rows, columns=columns, offer=offer, model=compiled, workspace_id=job.workspace_id,
-                          with_engagement=learned is not None or needs_engagement(compiled, target.stages),
+                          with_engagement=(learned is not None and learned.model.reads_engagement)
+                          or needs_engagement(compiled, target.stages),
                           learned=learned)
     usage, errors = scored.usage, scored.errors
 
@@ -318,7 +319,8 @@ def lead_score_now(*, lead: Lead, offer: Offer) -> Score:
     columns = _facts_row_fields(compiled, target.stages, learned)
     row = Lead.objects.filter(pk=lead.pk).values_list("pk", *columns).get()
     scored = _score_leads(rows=[row], columns=columns, offer=offer, model=compiled, workspace_id=lead.workspace_id,
-                          with_engagement=learned is not None or needs_engagement(compiled, target.stages),
+                          with_engagement=(learned is not None and learned.model.reads_engagement)
+                          or needs_engagement(compiled, target.stages),
                           learned=learned)
     if scored.errors:
         raise IntentProviderError(AI_FAILED, details={"lead": lead.pk, "reason": scored.errors[0]["reason"]})
