@@ -340,6 +340,16 @@ def iter_records(text: Iterable[str], delimiter: str) -> Iterator[tuple[int, lis
         start = reader.line_num + 1
 
 
+def header_and_rows(text: Iterable[str], delimiter: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """A small CSV's header and its non-blank rows with their line numbers (blank lines before the
+    header are skipped, as in lead uploads); EMPTY_FILE when there is no header at all."""
+    records = iter_records(text, delimiter)
+    for _, cells in records:
+        if not is_blank(cells):
+            return cells, ((line, row) for line, row in records if not is_blank(row))
+    raise ImportFileError(EMPTY_FILE, code="empty_file")
+
+
 def is_blank(cells: list[str]) -> bool:
     return not any(cell.strip() for cell in cells)
 

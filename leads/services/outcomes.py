@@ -274,20 +274,11 @@ _CSV_FIELDS = {"lead": "lead", "leadid": "lead", "id": "lead", "email": "email",
 
 
 def _csv_items(text: Iterable[str], delimiter: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    records = cp.iter_records(text, delimiter)
-    header: list[str] | None = None
-    for _, cells in records:
-        if not cp.is_blank(cells):
-            header = cells
-            break
-    if header is None:
-        raise ImportFileError(cp.EMPTY_FILE, code="empty_file")
+    header, rows = cp.header_and_rows(text, delimiter)
     columns = [_CSV_FIELDS.get(cp.normalise_header(cell)) for cell in header]
     if "outcome" not in columns or not ({"lead", "email"} & set(columns)):
         raise ImportFileError(OUTCOME_CSV_COLUMNS, code="missing_columns", details={"header": header[:50]})
-    for line, cells in records:
-        if cp.is_blank(cells):
-            continue
+    for line, cells in rows:
         yield line, {name: cell.strip() or None for name, cell in zip(columns, cells, strict=False) if name}
 
 
