@@ -47,6 +47,10 @@ def screenshot_dir() -> Path:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    if not os.access(CHROMIUM, os.X_OK):
+        # A failure that says what to install, never a skip: the dashboard must be tested in a browser.
+        pytest.fail(f"The dashboard's browser test needs Chromium at {CHROMIUM}: `apt-get install chromium` "
+                    "(Debian/Ubuntu), or set CHROMIUM to another Chromium binary.", pytrace=False)
     # Playwright's sync API keeps an event loop on this thread while it runs; the database set-up
     # and the test's own ORM calls are still plain synchronous code, which Django must be told.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
