@@ -407,8 +407,14 @@ def stage_list(*, workspace: Workspace) -> QuerySet[QualificationStage]:
 
 
 def score_history(*, workspace: Workspace, lead: Lead, offer: Offer | None) -> QuerySet[Score]:
-    """Every score the lead has had (current first, then newest first), for one offer or all."""
-    scores = Score.objects.filter(workspace=workspace, lead=lead).select_related("lead", "stage_set_by")
+    """Every score the lead has had (current first, then newest first), for one offer or all.
+
+    Filtered by the lead alone once it is known to be the workspace's: with the workspace in the
+    WHERE too, SQLite walked every score of the workspace by its index and sorted them (0.5 s a
+    lead page at a million leads) instead of probing the lead's few."""
+    if lead.workspace_id != workspace.pk:
+        return Score.objects.none()
+    scores = Score.objects.filter(lead=lead).select_related("lead", "stage_set_by")
     if offer is not None:
         scores = scores.filter(offer=offer)
     return scores.order_by("-created_at", "-id")
@@ -470,6 +476,11 @@ def execution_list(*, workspace: Workspace) -> QuerySet[WorkflowExecution]:
 
 def task_list(*, workspace: Workspace) -> QuerySet[Task]:
     return Task.objects.filter(workspace=workspace).select_related("lead", "assignee").order_by("done", "due", "id")
+
+
+def lead_tasks(*, lead: Lead) -> QuerySet[Task]:
+    """A lead's tasks, by the lead's own index (not the workspace's: a busy workspace has many)."""
+    return Task.objects.filter(lead=lead).select_related("lead", "assignee").order_by("done", "due", "id")
 
 
 def lead_events(*, lead: Lead) -> QuerySet[Event]:
