@@ -21,16 +21,19 @@ ERROR_DESCRIPTIONS = {
     429: "Rate limit reached: retry after details.retry_after_seconds",
 }
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class ApiFieldInspector(FieldInspector):
     """A DictField without a child holds any JSON values, and a JSONField any JSON at all: drf-yasg
     documented the first as an object of strings and the second as an object. A read-only text field
-    may be blank (`minLength` constrains input only)."""
+    may be blank (`minLength` constrains input only), and so may an email field that allows blank."""
 
     def process_result(self, result: object, method_name: str, obj: object, **kwargs: object) -> object:
         if isinstance(result, openapi.Schema) and getattr(obj, "read_only", False):
             result.pop("minLength", None)
+        if isinstance(result, openapi.Schema) and isinstance(obj, serializers.EmailField) and obj.allow_blank:
+            result.pop("format", None)  # "" is an allowed value, and no email address
         return result
 
     def field_to_swagger_object(self, field: serializers.Field, swagger_object_type: type, use_references: bool,
@@ -71,10 +74,10 @@ class EnvelopeAutoSchema(SwaggerAutoSchema):
 
 
 class CsvAutoSchema(EnvelopeAutoSchema):
-    """An operation that answers CSV when it succeeds and the JSON envelope when it does not."""
+    """An operation that answers CSV (or XLSX) when it succeeds and the JSON envelope when it does not."""
 
     def get_produces(self) -> list[str]:
-        return ["text/csv", *super().get_produces()]
+        return ["text/csv", XLSX_CONTENT_TYPE, *super().get_produces()]
 
 
 _paginated: dict[type, type] = {}

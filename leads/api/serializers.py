@@ -279,6 +279,17 @@ def factors_of(score: Any) -> dict[str, Any] | None:
     return None
 
 
+class OutputSerializer(serializers.Serializer):
+    """A response's shape only: every field read-only, so the schema says what may come back (blank
+    text included: a lead without a company, a score with no stage yet) rather than what input needs."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        for field in fields.values():
+            field.read_only = True
+        return fields
+
+
 # Ids are at most 2**53 - 1, the largest integer JavaScript (so Swagger UI) holds exactly: a bigger
 # number is a 400, not an overflow inside the database driver, and the schema's maximum survives
 # a browser (2**63 - 1 came back from Swagger UI as 9223372036854776000, over its own maximum).
@@ -304,7 +315,7 @@ class OfferUsedSerializer(serializers.Serializer):
     default = serializers.BooleanField(help_text="No offer was named, so the workspace's latest offer was used.")
 
 
-class ScoredLeadSerializer(serializers.Serializer):
+class ScoredLeadSerializer(OutputSerializer):
     """A lead carrying its current score for the chosen offer: the original clients' result item."""
 
     id = serializers.IntegerField(source="lead_id")
@@ -352,7 +363,7 @@ class JobsSerializer(serializers.Serializer):
     jobs = JobSerializer(many=True)
 
 
-class ScoreResultSerializer(serializers.Serializer):
+class ScoreResultSerializer(OutputSerializer):
     results = ScoredLeadSerializer(many=True)
     total_scored = serializers.IntegerField()
     scoring_method = StrictCharField()
@@ -501,7 +512,7 @@ class BulkCalculateInputSerializer(serializers.Serializer):
         return attrs
 
 
-class LeadScoreSerializer(serializers.Serializer):
+class LeadScoreSerializer(OutputSerializer):
     """A score as the qualification clients read it: the lead, its score and how it moved."""
 
     id = serializers.IntegerField()
