@@ -32,7 +32,7 @@ migrate: $(BIN)/.installed .env
 run: migrate static
 	@$(BIN)/python manage.py ensure_local_admin
 	@$(BIN)/python manage.py load_demo --if-demo-mode
-	@echo "Serving on http://127.0.0.1:$(PORT) (Swagger: /swagger/, admin: /admin/). Ctrl-C stops web and worker."
+	@echo "Serving on http://127.0.0.1:$(PORT) (dashboard: /app/, Swagger: /swagger/, admin: /admin/). Ctrl-C stops web, worker and beat."
 	@# The Procfile's web, worker and beat under honcho: Ctrl-C or SIGTERM stops all three (SIGKILL
 	@# for whatever still runs 5 s later; an unfinished import or scoring run resumes at the next
 	@# start, so the worker stops at once: REMAP_SIGTERM makes SIGTERM Celery's cold shutdown). Web on
