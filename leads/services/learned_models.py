@@ -59,14 +59,17 @@ def _learned_model(key: str) -> LearnedModel:
     return LearnedModel.from_json(json.loads(key))
 
 
+def learned_part_of(trained: TrainedModel) -> LearnedPart:
+    """A stored model as the engine applies it (parsed once per distinct model per process)."""
+    # Keyed on content, like compiled scoring models: ids come back after a test's rollback.
+    model = _learned_model(json.dumps(trained.model, sort_keys=True, separators=(",", ":")))
+    return LearnedPart(model=model, blend=learned_blend(trained.n_outcomes),
+                       trained_model_id=trained.pk, version=trained.version)
+
+
 def learned_part_for(*, workspace_id: int, offer_id: int | None, weight: int) -> LearnedPart | None:
     """The learned part a scoring run applies, or None (no weight, or nothing trained yet)."""
     if weight <= 0:
         return None
     trained = trained_model_current(workspace_id=workspace_id, offer_id=offer_id)
-    if trained is None:
-        return None
-    # Keyed on content, like compiled scoring models: ids come back after a test's rollback.
-    model = _learned_model(json.dumps(trained.model, sort_keys=True, separators=(",", ":")))
-    return LearnedPart(model=model, blend=learned_blend(trained.n_outcomes),
-                       trained_model_id=trained.pk, version=trained.version)
+    return learned_part_of(trained) if trained is not None else None

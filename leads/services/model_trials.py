@@ -28,7 +28,7 @@ from leads.scoring.types import IntentResult, OfferData
 from leads.selectors import DISTRIBUTION_BUCKETS
 from leads.services.engagement import engagement_facts
 from leads.services.intent import intent_provider_from_settings
-from leads.services.learned_models import learned_part_for, trained_model_current
+from leads.services.learned_models import learned_part_for, learned_part_of, trained_model_current
 from leads.services.scoring import ALL_FACT_COLUMNS, facts_from_row, offer_data
 from leads.services.scoring_models import MODEL_SETTINGS, check_settings, model_spec, rule_spec
 
@@ -200,7 +200,9 @@ def scoring_model_backtest(*, model: ScoringModel, offer: Offer, settings: dict[
     facts = _facts_of(lead_ids, timezone.now())
     the_offer = offer_data(offer)
     verdicts = _verdicts(compiled, lead_ids, current, facts, the_offer)
-    learned = learned_part_for(workspace_id=offer.workspace_id, offer_id=offer.pk, weight=max(spec.learned_weight, 1))
+    # The trained model's AUC is reported beside the scores' even when the model gives it no points.
+    trained = trained_model_current(workspace_id=offer.workspace_id, offer_id=offer.pk)
+    learned = learned_part_of(trained) if trained is not None else None
     scores: list[int] = []
     rule_scores: list[int] = []
     probabilities: list[float] = []
@@ -217,10 +219,9 @@ def scoring_model_backtest(*, model: ScoringModel, offer: Offer, settings: dict[
         rule_scores.append(result.rule_score)
         intents.append(result.intent)
         won.append(outcomes[lead_id] == Outcome.Result.WON)
-        if learned is not None:
+        if learned is not None:  # unrounded, and also for a model that gives the learned part no points
             fired = [r.spec.name for r in compiled.rules if r.fires(facts[lead_id], the_offer)]
             probabilities.append(predict(learned.model, featurize(facts[lead_id], fired)).probability)
-    trained = trained_model_current(workspace_id=offer.workspace_id, offer_id=offer.pk)
     return {
         "model": model.pk, "offer": offer.pk, "proposed": {**spec.to_json(), "id": model.pk},
         "left_out_without_verdict": left_out,
