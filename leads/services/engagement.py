@@ -100,10 +100,9 @@ def _text(item: Mapping[str, Any], name: str, limit: int, default: str = "") -> 
     return value.strip()
 
 
-def _parse(item: object, where: dict[str, Any], now: datetime) -> _Item:
-    """One event, checked; ValueError with the reason a person can act on."""
-    if not isinstance(item, Mapping):
-        raise ValueError("Each event is an object.")
+def lead_reference(item: Mapping[str, Any]) -> tuple[int | None, str]:
+    """The lead an ingested item (an event, an outcome) names: (its id, or None, and the email,
+    casefolded); ValueError when it names neither or a bad one."""
     lead = item.get("lead")
     lead_id = None
     if lead not in (None, ""):
@@ -116,6 +115,14 @@ def _parse(item: object, where: dict[str, Any], now: datetime) -> _Item:
     email = _text(item, "email", 254).casefold()
     if lead_id is None and not email:
         raise ValueError(NO_LEAD)
+    return lead_id, email
+
+
+def _parse(item: object, where: dict[str, Any], now: datetime) -> _Item:
+    """One event, checked; ValueError with the reason a person can act on."""
+    if not isinstance(item, Mapping):
+        raise ValueError("Each event is an object.")
+    lead_id, email = lead_reference(item)
     event_type = _text(item, "type", 50)
     if not EVENT_TYPE.match(event_type):
         raise ValueError(BAD_TYPE)

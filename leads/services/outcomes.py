@@ -25,12 +25,11 @@ from django.utils.dateparse import parse_date, parse_datetime
 from leads.exceptions import ImportFileError
 from leads.models import Lead, Offer, Outcome, Workspace
 from leads.services import csv_parsing as cp
-from leads.services.engagement import IngestResult, upload_text
+from leads.services.engagement import IngestResult, lead_reference, upload_text
 from leads.services.leads import lead_dedupe_key
 
 MAX_OUTCOMES_PER_REQUEST = 10_000
 TOO_MANY = f"At most {MAX_OUTCOMES_PER_REQUEST:,} outcomes per request: split the list."
-NO_LEAD = "Give the lead's id (lead) or email."
 UNKNOWN_LEAD = "No lead with this {what} in your workspace."
 BAD_OUTCOME = "outcome must be won or lost (1/0, yes/no, true/false and converted/not converted are read too)."
 BAD_TIME = "occurred_at must be an ISO 8601 date or date and time, e.g. 2026-11-30 or 2026-11-30T14:05:00Z."
@@ -143,20 +142,7 @@ def _parse(item: object, where: dict[str, Any], now: datetime) -> _Item | None:
     """One outcome, checked (ValueError with a reason); None for a blank outcome (nothing to record)."""
     if not isinstance(item, Mapping):
         raise ValueError("Each outcome is an object.")
-    lead_id = None
-    if item.get("lead") not in (None, ""):
-        try:
-            lead_id = int(item["lead"])
-        except (TypeError, ValueError):
-            raise ValueError("lead must be a lead id.") from None
-        if not 1 <= lead_id < 2**63:
-            raise ValueError("lead must be a lead id.")
-    email = item.get("email") or ""
-    if not isinstance(email, str) or len(email) > 254:
-        raise ValueError("email must be a text of at most 254 characters.")
-    email = email.strip().casefold()
-    if lead_id is None and not email:
-        raise ValueError(NO_LEAD)
+    lead_id, email = lead_reference(item)
     outcome = parse_outcome(item.get("outcome"))
     if outcome is None:
         raise ValueError(BAD_OUTCOME)

@@ -13,11 +13,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from leads.exceptions import ImportFileError
 from leads.models import Lead, Outcome, Workspace
+from leads.services.engagement import NO_LEAD
 from leads.services.outcomes import (
     BAD_OUTCOME,
     BAD_TIME,
     BAD_VALUE,
-    NO_LEAD,
     OUTCOME_CSV_COLUMNS,
     UNKNOWN_LEAD,
     outcome_column,
