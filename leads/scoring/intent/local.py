@@ -674,17 +674,9 @@ def explain(lead: LeadData, evidence: Evidence) -> str:
     if evidence.disqualifiers:  # nothing else matters, so nothing else is said
         text = f"Not a buyer now: {_quotes(evidence.disqualifiers)}"
         return text + ("; text addressed to the scorer was left out." if evidence.injection else ".")
-    parts: list[str] = []
-    if evidence.holding_back:
-        parts.append(f"holding back: {_quotes(evidence.holding_back)}")
-    if evidence.need:
-        parts.append(f"need: {_quotes(evidence.need)}")
-    if evidence.steps:
-        parts.append(f"buying steps: {_quotes(evidence.steps)}")
-    if evidence.timing:
-        parts.append(f"timing: {_quotes(evidence.timing)}")
-    if evidence.growth:
-        parts.append(f"growth: {_quotes(evidence.growth)}")
+    quoted = (("holding back", evidence.holding_back), ("need", evidence.need), ("buying steps", evidence.steps),
+              ("timing", evidence.timing), ("growth", evidence.growth))
+    parts = [f"{label}: {_quotes(found)}" for label, found in quoted if found]
     if evidence.terms:
         parts.append(f"the bio uses the offer's words {_offer_terms(evidence.terms)}")
     if evidence.title_terms:
