@@ -19,6 +19,7 @@ from leads.models import (
     Lead,
     Membership,
     Offer,
+    Outcome,
     QualificationStage,
     Score,
     ScoreTransition,
@@ -26,6 +27,7 @@ from leads.models import (
     ScoringModelVersion,
     ScoringRule,
     Task,
+    TrainedModel,
     Workflow,
     WorkflowExecution,
     Workspace,
@@ -163,6 +165,25 @@ class IntentCacheEntryAdmin(ReadOnlyAdmin):
     list_display = ["key", "intent", "provider", "model", "created_at"]
     list_filter = ["provider", "model", "intent"]
     readonly_fields = [f.name for f in IntentCacheEntry._meta.fields]
+
+
+@admin.register(Outcome)
+class OutcomeAdmin(admin.ModelAdmin):
+    list_display = ["lead", "outcome", "occurred_at", "value", "source", "offer", "workspace"]
+    list_filter = ["outcome", "source", "workspace"]
+    search_fields = ["lead__name", "lead__email", "lead__company"]
+    raw_id_fields = ["lead", "offer"]
+    date_hierarchy = "occurred_at"
+
+
+@admin.register(TrainedModel)
+class TrainedModelAdmin(ReadOnlyAdmin):
+    """Models a training job stored: their metrics; the model itself is JSON for the scoring code."""
+
+    list_display = ["__str__", "workspace", "offer", "n_won", "n_lost", "cv_auc", "holdout_auc", "trained_at"]
+    list_filter = ["workspace"]
+    exclude = ["model"]
+    readonly_fields = [f.name for f in TrainedModel._meta.fields if f.name != "model"]
 
 
 # --- scoring models, rules, stages ----------------------------------------------------------------
