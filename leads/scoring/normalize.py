@@ -33,9 +33,9 @@ _HAS_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
 _DOTTED_HINT = re.compile(r"\.[a-z]\.")
 # Combining marks left by NFKD (the common diacritic blocks).
 _COMBINING_MARK = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-# ASCII punctuation -> space, "&" -> " and ": the fast path of `words()`.
-_ASCII_FOLD = {code: " " for code in range(128) if not chr(code).isalnum()}
-_ASCII_FOLD[ord("&")] = " and "
+# ASCII punctuation -> space (after "&" -> " and "): the fast path of `words()`, a byte table
+# (one C lookup per character; a str.translate dict took twice as long per bio).
+_ASCII_FOLD = bytes(code if chr(code).isalnum() else 32 for code in range(128)) + b" " * 128
 _UNICODE_PUNCTUATION = str.maketrans(
     {c: " " for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2018\u2019\u201a\u201c\u201d\u201e\u2022\u2026"
      "\u00b7\u00a0\u2009\u202f\u00ab\u00bb\u2122\u00ae\u00a9\u2192\u2715\u00d7"}
@@ -103,7 +103,9 @@ def words(text: str) -> list[str]:
     text = text.lower()
     if "." in text and _DOTTED_HINT.search(text):
         text = _DOTTED_ACRONYM.sub(_undot, text)
-    return text.translate(_ASCII_FOLD).split()
+    if "&" in text:
+        text = text.replace("&", " and ")
+    return text.encode("ascii").translate(_ASCII_FOLD).decode("ascii").split()
 
 
 def prefold(text: str) -> str:

@@ -13,12 +13,12 @@ score, else why the current score went stale, else `rescore`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
@@ -104,9 +104,9 @@ def _current_scores(offer_id: int, lead_ids: list[int]) -> dict[int, _Current]:
 
 
 def _breakdown_json(breakdown: dict[str, Any]) -> str:
-    # Compact, and without DjangoJSONEncoder: breakdowns hold only JSON types, and this runs for
-    # every score written (a third of a chunk's write time went to encoding).
-    return json.dumps(breakdown, ensure_ascii=False, separators=(",", ":"))
+    # orjson, not json.dumps: breakdowns hold only JSON types, and this runs for every score
+    # written; the standard encoder took 23 µs of a lead's ~100 (a learned part's factors alone 14).
+    return orjson.dumps(breakdown).decode()
 
 
 def scores_write(target: ScoreTarget, drafts: Sequence[ScoreDraft], *, cause: str | None = None) -> int:
