@@ -41,6 +41,7 @@ from leads.services.lead_attributes import (
     ATTRIBUTES_MAX_KEYS,
     attributes_problems,
 )
+from leads.services.learned_factors import learned_factors
 from leads.services.outcomes import outcome_summary
 
 
@@ -271,12 +272,25 @@ def outcome_of(lead: Lead) -> dict[str, Any] | None:
     return outcome_summary(row)
 
 
-def factors_of(score: Any) -> dict[str, Any] | None:
-    """The learned model's factors for and against, from the score's breakdown (None without one)."""
-    for component in (score.score_breakdown or {}).get("components", ()):
-        if component.get("part") == "learned":
-            return component.get("factors")
-    return None
+class FactorsListSerializer(serializers.ListSerializer):
+    """A list of scores whose learned factors are worked out for the whole page at once."""
+
+    def to_representation(self, data: Any) -> list[Any]:
+        items = list(data.all() if hasattr(data, "all") else data)
+        self.child.page_factors = learned_factors(items)
+        return super().to_representation(items)
+
+
+class FactorsMixin:
+    """`factors`: the learned model's factors for and against a score (None without a learned
+    part); a list asks for its page in one go (FactorsListSerializer)."""
+
+    page_factors: dict[int, Any] | None = None
+
+    def factors_for(self, score: Any) -> dict[str, Any] | None:
+        if self.page_factors is None or score.pk not in self.page_factors:
+            return learned_factors([score]).get(score.pk)
+        return self.page_factors[score.pk]
 
 
 class OutputSerializer(serializers.Serializer):
@@ -315,8 +329,11 @@ class OfferUsedSerializer(serializers.Serializer):
     default = serializers.BooleanField(help_text="No offer was named, so the workspace's latest offer was used.")
 
 
-class ScoredLeadSerializer(OutputSerializer):
+class ScoredLeadSerializer(FactorsMixin, OutputSerializer):
     """A lead carrying its current score for the chosen offer: the original clients' result item."""
+
+    class Meta:
+        list_serializer_class = FactorsListSerializer
 
     id = serializers.IntegerField(source="lead_id")
     name = StrictCharField(source="lead.name")
@@ -352,7 +369,7 @@ class ScoredLeadSerializer(OutputSerializer):
 
     @swagger_serializer_method(serializer_or_field=FactorsSerializer(allow_null=True))
     def get_factors(self, score: Any) -> dict[str, Any] | None:
-        return factors_of(score)
+        return self.factors_for(score)
 
     @swagger_serializer_method(serializer_or_field=EngagementSummarySerializer)
     def get_engagement_summary(self, score: Any) -> dict[str, Any]:
@@ -512,8 +529,11 @@ class BulkCalculateInputSerializer(serializers.Serializer):
         return attrs
 
 
-class LeadScoreSerializer(OutputSerializer):
+class LeadScoreSerializer(FactorsMixin, OutputSerializer):
     """A score as the qualification clients read it: the lead, its score and how it moved."""
+
+    class Meta:
+        list_serializer_class = FactorsListSerializer
 
     id = serializers.IntegerField()
     lead = serializers.IntegerField(source="lead_id")
@@ -542,7 +562,7 @@ class LeadScoreSerializer(OutputSerializer):
 
     @swagger_serializer_method(serializer_or_field=FactorsSerializer(allow_null=True))
     def get_factors(self, score: Any) -> dict[str, Any] | None:
-        return factors_of(score)
+        return self.factors_for(score)
 
 
 class SetStageInputSerializer(serializers.Serializer):

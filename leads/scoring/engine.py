@@ -30,7 +30,7 @@ from typing import Any
 
 from leads.scoring.engagement import engagement_points
 from leads.scoring.facts import LeadFacts
-from leads.scoring.learned import LearnedModel, featurize, predict
+from leads.scoring.learned import LearnedModel, featurize, probability
 from leads.scoring.model import CompiledModel, CompiledRule, ModelSpec, compile_model
 from leads.scoring.templates import default_model_spec
 from leads.scoring.types import Intent, IntentResult, LeadData, OfferData, RuleHit
@@ -182,19 +182,16 @@ def _engagement_reasoning(component: dict[str, Any]) -> str:
     return text
 
 
-def _factor_json(factor: Any) -> dict[str, Any]:
-    return {"feature": factor.feature, "value": factor.value, "effect": round(factor.effect, 3)}
-
-
 def _learned_component(spec: ModelSpec, learned: LearnedPart, facts: LeadFacts,
                        fired: list[str]) -> dict[str, Any]:
-    prediction = predict(learned.model, featurize(facts, fired))
-    probability = prediction.probability
+    # The factors behind the probability are not stored: they are worked out when a score is read
+    # (`leads.services.learned_factors`), which a page does for 50 leads and a run would do for a
+    # million (ranking them and writing them made the learned part cost half as much as the rest).
+    chance = probability(learned.model, featurize(facts, fired))
     return {
-        "part": "learned", "points": round(probability * spec.learned_weight * learned.blend),
-        "probability": round(probability, 4), "weight": spec.learned_weight, "blend": learned.blend,
+        "part": "learned", "points": round(chance * spec.learned_weight * learned.blend),
+        "probability": round(chance, 4), "weight": spec.learned_weight, "blend": learned.blend,
         "trained_model": {"id": learned.trained_model_id, "version": learned.version},
-        "factors": {"up": [_factor_json(f) for f in prediction.up], "down": [_factor_json(f) for f in prediction.down]},
     }
 
 

@@ -65,9 +65,11 @@ BIO_KEY: Final = "linkedin_bio"
 BAD_FORMAT: Final = "Not a learned model of format {expected!r}: {detail}."
 
 _TOKEN = re.compile(r"[^\W_]{2,}")
-# ASCII text takes a table lookup per character instead of the regex (a million bios); single
-# characters are dropped through the stop words, so both paths give the same tokens.
-_ASCII_SPACES: Final = {code: " " for code in range(128) if not chr(code).isalnum()}
+# ASCII text goes through a byte table (lowercase letters and digits kept, the rest a space)
+# instead of the regex: a million bios; single characters are dropped through the stop words, so
+# both paths give the same tokens.
+_ASCII_WORDS: Final = bytes(ord(chr(code).lower()) if chr(code).isalnum() else 32 for code in range(128)) \
+    + b" " * 128
 # Function words only: they say nothing about a lead and would crowd a bounded vocabulary.
 _STOP_WORDS_TEXT: Final = """
     a about after all also am an and any are as at be been being but by can could did do does for from had
@@ -195,6 +197,14 @@ class Factor:
     feature: str
     value: str
     effect: float
+    #: The factor as a score breakdown stores it, effect to 3 decimals. Built once with the factor:
+    #: the same factors repeat across a million leads (and round() costs a microsecond a call).
+    #: Breakdowns share this dict, so nobody mutates it.
+    as_json: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+def _shown_factor(feature: str, value: str, effect: float) -> Factor:
+    return Factor(feature, value, effect, {"feature": feature, "value": value, "effect": round(effect, 3)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +220,7 @@ class ModelFormatError(ValueError):
 
 Shown = str | None  # a factor's value text, None for "the lead's own value"
 Entry = tuple[float, float, Shown]  # (contribution to d, effect against average, shown)
+Candidate = tuple[float, Factor]  # (effect, the factor): what predict ranks
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +277,7 @@ class _Scalar:
     key: str
     label: str
     reader: _Numeric | _Category | _Count
-    cache: dict[object, tuple[float, tuple[float, str, Shown, object]]]  # raw -> (contribution, factor item)
+    cache: dict[object, tuple[float, Candidate]]  # raw value -> (contribution, factor candidate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,14 +288,16 @@ class _Words:
     coefs: dict[str, float]
     effects: dict[str, float]  # a word's effect: coef * (1 - rate); absent words are not factors
     vocabulary: frozenset[str]
+    candidates: dict[str, Candidate]  # each word's factor, built once
 
 
 @dataclass(frozen=True, slots=True)
 class _Flag:
     key: str
     label: str
-    fired: tuple[float, float]  # (contribution, effect) when the rule fired
-    not_fired: float  # effect when it didn't (contribution 0)
+    contribution: float  # when the rule fired (0 when it didn't)
+    fired: Candidate
+    not_fired: Candidate
 
 
 @dataclass(frozen=True)
@@ -316,6 +329,18 @@ class LearnedModel:
         """Whether any column reads the lead's event aggregates (scoring loads them only then)."""
         return any(str(column.get("key", "")).startswith(EVENTS_PREFIX) or column.get("key") == "last_activity_days_ago"
                    for column in self.columns)
+
+    @property
+    def lead_columns_read(self) -> frozenset[str]:
+        """The facts beyond a lead's profile fields its columns read, by the names scoring loads
+        them under ("status", "owner", "tags", "created_at", "attributes")."""
+        keys = {str(column.get("key", "")) for column in self.columns}
+        read = {name for name in ("status", "owner", "tags") if name in keys}
+        if "days_since_creation" in keys:
+            read.add("created_at")
+        if any(key.startswith("attributes.") for key in keys):
+            read.add("attributes")
+        return frozenset(read)
 
     def to_json(self) -> dict[str, Any]:
         return {"format": FORMAT, "intercept": self.intercept,
@@ -369,10 +394,16 @@ def _compile(intercept: float, slope: float, calibration_intercept: float,
             vocabulary = [(str(token), float(coef), float(rate)) for token, coef, rate in column["vocabulary"]]
             coefs = {token: coef for token, coef, _ in vocabulary}
             effects = {token: coef * (1.0 - rate) for token, coef, rate in vocabulary}
-            words.append(_Words(key, label, column["split"] == "tags", coefs, effects, frozenset(coefs)))
+            tags = column["split"] == "tags"
+            candidates = {token: (effect, _shown_factor(label, token, effect) if tags else
+                                  _shown_factor(f"{label} word '{token}'", "present", effect))
+                          for token, effect in effects.items()}
+            words.append(_Words(key, label, tags, coefs, effects, frozenset(coefs), candidates))
         elif kind == "flag":
             coef, rate = float(column["coef"]), float(column["rate"])
-            flags.append(_Flag(key, label, (coef, coef * (1.0 - rate)), -coef * rate))
+            fired, not_fired = coef * (1.0 - rate), -coef * rate
+            flags.append(_Flag(key, label, coef, (fired, _shown_factor(label, "yes", fired)),
+                               (not_fired, _shown_factor(label, "no", not_fired))))
         else:
             raise ValueError(f"{key}: unknown kind {kind!r}")
     return LearnedModel(intercept, slope, calibration_intercept, columns, tuple(scalars), tuple(words), tuple(flags))
@@ -380,12 +411,12 @@ def _compile(intercept: float, slope: float, calibration_intercept: float,
 
 def predict(model: LearnedModel, features: Mapping[str, object]) -> Prediction:
     """The calibrated probability of winning for one lead's features, with its top factors."""
-    effects: list[tuple[float, str, Shown, object]] = []
-    decision = _evaluate(model, features, effects)
-    effects.sort(key=_EFFECT)
-    up = [item for item in effects[: -MAX_FACTORS - 1: -1] if item[0] > 0]
-    down = [item for item in effects[:MAX_FACTORS] if item[0] < 0]
-    return Prediction(_calibrated(model, decision), tuple(map(_factor, up)), tuple(map(_factor, down)))
+    candidates: list[Candidate] = []
+    decision = _evaluate(model, features, candidates)
+    candidates.sort(key=_EFFECT)
+    up = tuple(factor for effect, factor in candidates[: -MAX_FACTORS - 1: -1] if effect > 0)
+    down = tuple(factor for effect, factor in candidates[:MAX_FACTORS] if effect < 0)
+    return Prediction(_calibrated(model, decision), up, down)
 
 
 def decision_function(model: LearnedModel, features: Mapping[str, object]) -> float:
@@ -393,13 +424,16 @@ def decision_function(model: LearnedModel, features: Mapping[str, object]) -> fl
     return _evaluate(model, features, None)
 
 
-def _evaluate(model: LearnedModel, features: Mapping[str, object],
-              effects: list[tuple[float, str, Shown, object]] | None) -> float:
-    """d = intercept + sum of coef * feature value; with `effects`, also each factor candidate as
-    (effect, label, shown, raw value), where shown is the value text or None for str(raw)."""
+def probability(model: LearnedModel, features: Mapping[str, object]) -> float:
+    """`predict(...).probability` without ranking factors (backtests score every outcome)."""
+    return _calibrated(model, _evaluate(model, features, None))
+
+
+def _evaluate(model: LearnedModel, features: Mapping[str, object], candidates: list[Candidate] | None) -> float:
+    """d = intercept + sum of coef * feature value; with `candidates`, also each column's factor."""
     decision = model.intercept
     get = features.get
-    append = effects.append if effects is not None else None
+    append = candidates.append if candidates is not None else None
     for column in model._scalars:
         raw = get(column.key)
         try:
@@ -425,31 +459,34 @@ def _evaluate(model: LearnedModel, features: Mapping[str, object],
             continue
         decision += sum(map(words.coefs.__getitem__, present))
         if append is not None:
-            ranked = sorted(present, key=words.effects.__getitem__)
-            chosen = ranked if len(ranked) <= 2 * MAX_FACTORS else ranked[:MAX_FACTORS] + ranked[-MAX_FACTORS:]
-            label = words.label if words.tags else None
-            for token in chosen:
-                append((words.effects[token], label or f"{words.label} word '{token}'",
-                        token if words.tags else "present", token))
+            if len(present) <= 2 * MAX_FACTORS:
+                candidates.extend(map(words.candidates.__getitem__, present))
+            else:  # only the strongest either way can be among the top factors
+                ranked = sorted(map(words.candidates.__getitem__, present), key=_EFFECT)
+                candidates.extend(ranked[:MAX_FACTORS] + ranked[-MAX_FACTORS:])
     for flag in model._flags:
         if get(flag.key):
-            decision += flag.fired[0]
+            decision += flag.contribution
             if append is not None:
-                append((flag.fired[1], flag.label, "yes", True))
+                append(flag.fired)
         elif append is not None:
-            append((flag.not_fired, flag.label, "no", False))
+            append(flag.not_fired)
     return decision
 
 
-def _scalar_entry(column: _Scalar, raw: object) -> tuple[float, tuple[float, str, Shown, object]]:
+def _scalar_entry(column: _Scalar, raw: object) -> tuple[float, Candidate]:
     contribution, effect, shown = column.reader.entry(raw)
-    return contribution, (effect, column.label, shown, raw)
+    if shown is None:
+        shown = ", ".join(str(part) for part in raw) if isinstance(raw, tuple | list) else str(raw)
+    return contribution, (effect, _shown_factor(column.label, shown, effect))
 
 
 def _words_of(value: object) -> list[str]:
     """A text's lowercase words before function words are dropped (predict intersects instead)."""
-    text = (value if isinstance(value, str) else str(value)).lower()
-    return text.translate(_ASCII_SPACES).split() if text.isascii() else _TOKEN.findall(text)
+    text = value if isinstance(value, str) else str(value)
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_WORDS).decode("ascii").split()
+    return _TOKEN.findall(text.lower())
 
 
 def _calibrated(model: LearnedModel, decision: float) -> float:
@@ -459,9 +496,3 @@ def _calibrated(model: LearnedModel, decision: float) -> float:
     odds = math.exp(logit)
     return odds / (1.0 + odds)
 
-
-def _factor(item: tuple[float, str, Shown, object]) -> Factor:
-    effect, label, shown, raw = item
-    if shown is None:
-        shown = ", ".join(str(part) for part in raw) if isinstance(raw, tuple | list) else str(raw)
-    return Factor(label, shown, effect)

@@ -21,7 +21,7 @@ from leads.models import Lead, Offer, Outcome, Score, ScoringModel, ScoringRule
 from leads.scoring.backtest import auc, backtest_summary
 from leads.scoring.engine import evaluate
 from leads.scoring.facts import NO_ENGAGEMENT
-from leads.scoring.learned import featurize, predict
+from leads.scoring.learned import featurize, probability
 from leads.scoring.model import CompiledModel, ModelSpec, RuleSpec, compile_model, compile_rule
 from leads.scoring.operators import RuleConfigError
 from leads.scoring.types import IntentResult, OfferData
@@ -221,7 +221,7 @@ def scoring_model_backtest(*, model: ScoringModel, offer: Offer, settings: dict[
         won.append(outcomes[lead_id] == Outcome.Result.WON)
         if learned is not None:  # unrounded, and also for a model that gives the learned part no points
             fired = [r.spec.name for r in compiled.rules if r.fires(facts[lead_id], the_offer)]
-            probabilities.append(predict(learned.model, featurize(facts[lead_id], fired)).probability)
+            probabilities.append(probability(learned.model, featurize(facts[lead_id], fired)))
     return {
         "model": model.pk, "offer": offer.pk, "proposed": {**spec.to_json(), "id": model.pk},
         "left_out_without_verdict": left_out,

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from leads import selectors
 from leads.exceptions import IntentProviderError
+from leads.gc_pause import gc_paused
 from leads.metrics import AI_CALLS, AI_ERRORS, AI_TOKENS, LEADS_SCORED
 from leads.models import Job, JobChunk, Lead, Offer, Score, ScoreCause, ScoringModel, Workspace
 from leads.queue import SCORE_CHUNK, enqueue
@@ -136,12 +137,11 @@ def _facts_row_fields(model: CompiledModel, stages: tuple[CompiledStage, ...],
     """The lead columns a run reads: the six profile fields always, the rest only when a rule, a
     stage or the learned model reads them (a million JSON attribute blobs are not decoded for a
     model that ignores them)."""
-    if learned is not None:
-        return ALL_FACT_COLUMNS
     names = {rule.spec.field_name.strip().lower() for rule in (*model.rules, *model.knockouts)}
     names |= {name.strip().lower() for stage in stages for name in stage.spec.required_fields}
-    extra = sorted({column for name, column in FACT_COLUMNS.items() if name in names})
-    if model.needs_attributes or any(reads_attributes(name) for name in names):
+    learned_reads = learned.model.lead_columns_read if learned is not None else frozenset()
+    extra = sorted({column for name, column in FACT_COLUMNS.items() if name in names or name in learned_reads})
+    if model.needs_attributes or "attributes" in learned_reads or any(reads_attributes(name) for name in names):
         extra.append("attributes")
     return (*LEAD_FIELDS, *extra)
 
@@ -246,7 +246,7 @@ def score_chunk_run(chunk_id: int) -> None:
         logger.info("Chunk %s is being scored by another worker; leaving it", chunk_id)
         return
     job_mark_running(job=job)
-    with lease_kept(JobChunk.objects.filter(pk=chunk_id, done=False), now):
+    with lease_kept(JobChunk.objects.filter(pk=chunk_id, done=False), now), gc_paused():
         _chunk_score_and_write(chunk_id, job)
 
 

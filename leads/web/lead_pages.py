@@ -12,12 +12,13 @@ from django.views.decorators.http import require_GET, require_POST
 from rest_framework import serializers
 
 from leads import selectors
-from leads.api.serializers import LeadSerializer, TaskSerializer, factors_of, members_of
+from leads.api.serializers import LeadSerializer, TaskSerializer, members_of
 from leads.exceptions import LeadsError
 from leads.models import Lead, LeadStatus, Offer, Task, Workspace
 from leads.scoring.stages import DISQUALIFIED
 from leads.services import automations, csv_export, lead_upsert, leads, score_store, scoring
 from leads.services.engagement import engagement_summary
+from leads.services.learned_factors import learned_factors
 from leads.web.base import error_page, form_errors, int_or_none, json_object, page, validated, web_page, workspace_of
 from leads.web.breakdown import breakdown_of
 
@@ -195,7 +196,7 @@ def _lead_context(request: HttpRequest, workspace: Workspace, lead: Lead) -> dic
         "priorities": Task.Priority.choices,
         "attributes": sorted(lead.attributes.items()) if isinstance(lead.attributes, dict) else [],
         "outcome": selectors.lead_outcome(lead=lead),
-        "factors": factors_of(current) if current is not None else None,
+        "factors": learned_factors([current])[current.pk] if current is not None else None,
         "stages": [*selectors.stage_list(workspace=workspace).values_list("stage", "name"),
                    (DISQUALIFIED, "Disqualified")],
     }

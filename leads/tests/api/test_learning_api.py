@@ -125,6 +125,48 @@ def test_training_recovers_a_known_signal_and_scoring_uses_it(tenant: Tenant) ->
 
 
 @pytest.mark.django_db
+def test_factors_are_worked_out_on_read_from_the_model_that_scored(tenant: Tenant,
+                                                                  django_assert_max_num_queries: Any) -> None:
+    offer = OfferFactory(workspace=tenant.workspace)
+    leads = _leads_with_a_signal(tenant, n=300)
+    _record(tenant, leads)
+    assert tenant.client.post("/api/models/train/", {}, format="json").status_code == 200
+    default = ScoringModel.objects.get(workspace=tenant.workspace, is_default=True)
+    tenant.client.patch(f"/api/scoring-models/{default.pk}/", {"learned_weight": 30}, format="json")
+    assert tenant.client.post("/api/leads/score/", {"offer": offer.pk}, format="json").status_code == 200
+
+    score = Score.objects.filter(offer=offer, is_current=True).order_by("pk").first()
+    learned = next(c for c in score.score_breakdown["components"] if c["part"] == "learned")
+    assert "factors" not in learned  # a million scores don't store what a page can work out
+    trained = TrainedModel.objects.get(pk=learned["trained_model"]["id"])
+    # What the engine would have said at scoring time, from the same model, facts and rule hits.
+    from leads.scoring.learned import featurize, predict
+    from leads.services.learned_models import learned_part_of
+    from leads.services.scoring import ALL_FACT_COLUMNS, facts_from_row
+    row = Lead.objects.filter(pk=score.lead_id).values_list("pk", *ALL_FACT_COLUMNS).get()
+    fired = [hit["label"] for c in score.score_breakdown["components"] if c["part"] == "rules" for hit in c["rules"]]
+    expected = predict(learned_part_of(trained).model, featurize(facts_from_row(row, ALL_FACT_COLUMNS,
+                                                                               score.created_at), fired))
+    assert expected.probability == pytest.approx(score.conversion_probability, abs=1e-4)
+    one = tenant.client.get(f"/api/lead-scores/history/?lead_id={score.lead_id}&offer={offer.pk}").json()
+    shown = next(item for item in one["results"] if item["id"] == score.pk)["factors"]
+    def as_json(factors: Any) -> list[dict[str, Any]]:
+        return [{"feature": f.feature, "value": f.value, "effect": round(f.effect, 3)} for f in factors]
+    assert shown == {"up": as_json(expected.up), "down": as_json(expected.down)}
+
+    # A page of results works the factors out in one batch: the same queries for 10 leads as for 200.
+    with django_assert_max_num_queries(12) as small:
+        page = tenant.client.get(f"/api/leads/results/?offer={offer.pk}&page_size=10")
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        big = tenant.client.get(f"/api/leads/results/?offer={offer.pk}&page_size=200").json()["results"]
+    assert page.status_code == 200 and len(big) == 200
+    assert all(result["factors"] and (result["factors"]["up"] or result["factors"]["down"]) for result in big)
+
+    trained.delete()  # the version that scored is gone: no factors rather than another model's
+    assert tenant.client.get(f"/api/leads/results/?offer={offer.pk}").json()["results"][0]["factors"] is None
+
+
+@pytest.mark.django_db
 def test_without_a_learned_weight_scores_carry_no_probability(tenant: Tenant) -> None:
     offer = OfferFactory(workspace=tenant.workspace)
     leads = _leads_with_a_signal(tenant, n=200)
