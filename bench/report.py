@@ -245,7 +245,9 @@ def targets(data: dict[str, Any]) -> list[tuple[str, str, str]]:
     board = data.get("dashboard")
     board_target = f"Dashboard top leads and lead page p95 < {DASHBOARD_P95_MS:.0f} ms at 1M (server time)"
     if board and board["leads"] >= TARGET_SIZE:
-        judged = [p for p in board["pages"] if not p["variant"].startswith("search")]
+        # Search pages have their own target; the exact total past 10,000 leads is a second request
+        # the page makes after it is shown (reported in the table, not a page).
+        judged = [p for p in board["pages"] if not p["variant"].startswith(("search", "its exact total"))]
         worst = max(judged, key=lambda p: p["p95_ms"])
         rows.append((board_target, f"worst {worst['p95_ms']:.1f} ms ({worst['page']}, {worst['variant']})",
                      verdict(worst["p95_ms"] < DASHBOARD_P95_MS)))
@@ -550,7 +552,9 @@ def markdown(data: dict[str, Any]) -> str:
         out += _table(["page", "variant", "requests", "p50 ms", "p95 ms", "client p95 ms"], rows)
         out.append("")
         out.append("Server time is the request middleware's `Server-Timing` (Django's own time); the search "
-                   "variants go through the search index (see the search section).")
+                   "variants go through the search index (see the search section). Past 10,000 leads the "
+                   "top-leads page counts no further and asks for its exact total in a second request "
+                   "once shown (*its exact total*); the page's own time does not include it.")
     out += _search_section(data)
 
     distributions = data.get("distribution", {})

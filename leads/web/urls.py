@@ -14,6 +14,7 @@ urlpatterns = [
     path("login/", ws.LoginView.as_view(), name="login"),
     path("logout/", ws.logout_view, name="logout"),
     path("workspace/", ws.workspace_switch, name="workspace"),
+    path("leads/count/", lead.top_leads_count, name="top-leads-count"),
     path("leads/export.csv", lead.export_csv, name="export"),
     path("leads/bulk/", lead.bulk_action, name="bulk"),
     path("leads/new/", lead.lead_new, name="lead-new"),

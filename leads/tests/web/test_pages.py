@@ -134,6 +134,24 @@ class TestTopLeads:
         response = site.client.get(reverse("web:top-leads"), {"search": lead.email})
         assert [row.lead_id for row, _ in response.context["rows"]] == [lead.pk]
 
+    def test_a_large_total_is_counted_by_a_second_request(self, site: Site, other_site: Site,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+        from leads.web import lead_pages
+
+        monkeypatch.setattr(lead_pages, "COUNTED_AT_ONCE", 2)  # the site has 3 scored leads
+        response = site.client.get(reverse("web:top-leads"), {"offer": site.offer.pk, "intent": ""})
+        assert response.context["total"] is None and len(response.context["rows"]) == 3
+        html = response.content.decode()
+        count_url = re.search(r'id="result-count" hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
+        assert "More than 2" in html and f"offer={site.offer.pk}" in count_url
+        counted = site.client.get(count_url)
+        assert counted.status_code == 200 and counted.content == b'<strong id="result-count">3</strong>'
+        top = response.context["rows"][0][0].score
+        assert site.client.get(count_url + f"&min_score={top}").content.decode() == \
+            f'<strong id="result-count">{sum(1 for row, _ in response.context["rows"] if row.score >= top)}</strong>'
+        assert site.client.get(reverse("web:top-leads-count"), {"offer": other_site.offer.pk}).status_code == 404
+        assert Client().get(count_url).status_code == 302  # signed in only
+
     def test_owner_and_industry_filters(self, site: Site) -> None:
         alice = get_user_model().objects.get(username="alice")
         Lead.objects.filter(pk=site.leads[0].pk).update(owner=alice, industry="Fintech")
