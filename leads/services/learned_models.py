@@ -5,9 +5,6 @@
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
-
 from django.db.models import Q
 
 from leads.models import Offer, Score, ScoreCause, ScoringModel, TrainedModel
@@ -44,9 +41,13 @@ def learned_scores_stale(*, workspace_id: int) -> list[int]:
     return offers
 
 
-def trained_model_current(*, workspace_id: int, offer_id: int | None) -> TrainedModel | None:
-    """The newest model trained for this offer, else the newest trained on the whole workspace."""
+def trained_model_current(*, workspace_id: int, offer_id: int | None,
+                          without_model: bool = False) -> TrainedModel | None:
+    """The newest model trained for this offer, else the newest trained on the whole workspace
+    (`without_model`: its JSON deferred, read only if asked for)."""
     models = TrainedModel.objects.filter(workspace_id=workspace_id).order_by("-version", "-id")
+    if without_model:
+        models = models.defer("model", "top_factors", "cv_folds")
     if offer_id is not None:
         found = models.filter(offer_id=offer_id).first()
         if found is not None:
@@ -54,15 +55,24 @@ def trained_model_current(*, workspace_id: int, offer_id: int | None) -> Trained
     return models.filter(offer__isnull=True).first()
 
 
-@lru_cache(maxsize=32)
-def _learned_model(key: str) -> LearnedModel:
-    return LearnedModel.from_json(json.loads(key))
+_PARSED_MAX = 32
+_parsed: dict[tuple[int, int, str], LearnedModel] = {}
 
 
 def learned_part_of(trained: TrainedModel) -> LearnedPart:
-    """A stored model as the engine applies it (parsed once per distinct model per process)."""
-    # Keyed on content, like compiled scoring models: ids come back after a test's rollback.
-    model = _learned_model(json.dumps(trained.model, sort_keys=True, separators=(",", ":")))
+    """A stored model as the engine applies it, parsed once per model version per process.
+
+    A version never changes once trained, so it is known by id, version and training time (ids
+    come back after a test's rollback; the time does not). Its JSON is read only to parse it:
+    `trained` may defer `model`, which every chunk of a run would otherwise load and compare.
+    """
+    key = (trained.pk, trained.version, trained.trained_at.isoformat())
+    model = _parsed.get(key)
+    if model is None:
+        model = LearnedModel.from_json(trained.model)
+        if len(_parsed) >= _PARSED_MAX:
+            _parsed.clear()
+        _parsed[key] = model
     return LearnedPart(model=model, blend=learned_blend(trained.n_outcomes),
                        trained_model_id=trained.pk, version=trained.version)
 
@@ -71,5 +81,5 @@ def learned_part_for(*, workspace_id: int, offer_id: int | None, weight: int) ->
     """The learned part a scoring run applies, or None (no weight, or nothing trained yet)."""
     if weight <= 0:
         return None
-    trained = trained_model_current(workspace_id=workspace_id, offer_id=offer_id)
+    trained = trained_model_current(workspace_id=workspace_id, offer_id=offer_id, without_model=True)
     return learned_part_of(trained) if trained is not None else None
