@@ -491,6 +491,11 @@ def run_xeducation(config: Config, root: Path, data: dict[str, Any]) -> None:
         baseline["seconds"] = time.perf_counter() - started
         log(f"xeducation baseline: cv AUC {baseline['cv_auc']:.4f} ({baseline['seconds']:.1f} s); product "
             f"{trained['cv_auc']:.4f}; same folds: {same_order}")
+        started = time.perf_counter()
+        nested = xeducation.nested_cv_auc(prepared)
+        nested["seconds"] = time.perf_counter() - started
+        log(f"xeducation nested: cv AUC {nested['cv_auc']:.4f} ({nested['seconds']:.1f} s), "
+            f"choices {nested['choices']}")
     except BenchError:
         log(stack.log_tails())
         raise
@@ -498,7 +503,7 @@ def run_xeducation(config: Config, root: Path, data: dict[str, Any]) -> None:
         data["xeducation"] = {"source": str(source), "prepared": {k: v for k, v in info.items()},
                               "offer": xeducation.OFFER, "import": imported, "training": trained,
                               "score": scored, "backtest": rules, "backtest_with_learned": with_learned,
-                              "baseline": baseline, "same_folds": same_order}
+                              "nested": nested, "baseline": baseline, "same_folds": same_order}
     finally:
         stack.stop()
         if not config.keep_temp:

@@ -797,6 +797,11 @@ def _xeducation_section(xed: dict[str, Any]) -> list[str]:
         [["**Leadscore learned model**", f"**{training['cv_auc']:.4f}**",
           ", ".join(f"{a:.3f}" for a in training["cv_folds"]), f"{training['holdout_auc']:.3f}",
           f"`POST /api/models/train/` on the uploaded leads, {training['seconds']:.1f} s"],
+         *([["the product's training, nested (nothing chosen on the fold it is judged on)",
+             f"{xed['nested']['cv_auc']:.4f}", ", ".join(f"{a:.3f}" for a in xed["nested"]["cv_folds"]), "—",
+             "in the bench's process: `fit_learned_model` on 4 folds (its own inner CV picks C and bins: "
+             + ", ".join(f"C {c['c']:g} / {c['bins']} bins" for c in xed["nested"]["choices"])
+             + "), the stored model's probabilities on the 5th"]] if xed.get("nested") else []),
          ["plain scikit-learn logistic regression", f"{baseline['cv_auc']:.4f}",
           ", ".join(f"{a:.3f}" for a in baseline["cv_folds"]), "—",
           f"in the bench's process, {folds}"],
@@ -835,6 +840,7 @@ def _xeducation_section(xed: dict[str, Any]) -> list[str]:
         f"({len(baseline['numeric'])} numeric: "
         f"{', '.join(baseline['numeric'])}; the rest one-hot, a blank as a category of its own). The product "
         f"uses the same fold split (StratifiedKFold(5, shuffle, seed 0) over the leads in id order) and picks "
-        f"its L2 strength from 4 by that cross-validation, which flatters its figure a little; its hold-out AUC "
+        f"its L2 strength (4 values) and its numbers' bins (quintiles or deciles) by that cross-validation, "
+        f"which flatters its figure a little: the nested row is the fair comparison; its hold-out AUC "
         f"is a separate 80/20 split.")
     return out

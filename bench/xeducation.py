@@ -151,5 +151,35 @@ def baseline_cv_auc(prepared: Path) -> dict[str, Any]:
                                         f"StandardScaler; StratifiedKFold({CV_FOLDS}, shuffle, seed {CV_SEED})"}
 
 
+def nested_cv_auc(prepared: Path) -> dict[str, Any]:
+    """The product's training function with nothing chosen on the rows it is judged on: for each of
+    the product's folds, `fit_learned_model` on the other four (which picks its L2 strength and bins
+    by its own inner cross-validation) and the stored model's pure-Python probabilities on the fold.
+
+    Rows are the prepared file's columns as uploaded attributes (`attributes.<column>`, a blank
+    missing); through the upload some land in lead fields (City as location) with the same values.
+    """
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
+    from leads.scoring.learned import LearnedModel, probability
+    from leads.services.training import fit_learned_model
+
+    features, rows, won, _ = _read(prepared)
+    feature_rows = [{f"attributes.{name}": (value if value.strip() else None) for name, value in zip(features, row,
+                                                                                                      strict=True)}
+                    for row in rows]
+    y = np.array(won, dtype=bool)
+    aucs, choices = [], []
+    for train, test in StratifiedKFold(CV_FOLDS, shuffle=True, random_state=CV_SEED).split(feature_rows, y):
+        result = fit_learned_model([feature_rows[i] for i in train], y[train].tolist(), seed=CV_SEED)
+        model = LearnedModel.from_json(result.model.to_json())
+        scores = [probability(model, feature_rows[i]) for i in test]
+        aucs.append(float(roc_auc_score(y[test], scores)))
+        choices.append({"c": result.regularization_c, "bins": len(result.bin_quantiles) + 1})
+    return {"cv_auc": float(np.mean(aucs)), "cv_folds": aucs, "choices": choices}
+
+
 def names_in_file_order(prepared: Path) -> list[str]:
     return _read(prepared)[3]
