@@ -28,7 +28,6 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 migrate: $(BIN)/.installed .env
 	$(BIN)/python manage.py migrate --noinput
-	@$(BIN)/python manage.py beat_schedule_sync
 
 run: migrate static
 	@$(BIN)/python manage.py ensure_local_admin

@@ -11,4 +11,3 @@ PYTHON="${PYTHON:-python}"
 "$PYTHON" -m pip install --disable-pip-version-check --no-input --quiet -r requirements.txt
 "$PYTHON" manage.py collectstatic --noinput --verbosity 0
 "$PYTHON" manage.py migrate --noinput
-"$PYTHON" manage.py beat_schedule_sync

@@ -5,11 +5,12 @@
 CELERY_BEAT_SCHEDULE (main/settings.py, from the environment: SCORE_REFRESH_INTERVAL,
 AUTOMATION_SWEEP_SECONDS, JOB_LEASE_SECONDS) defines the entries. beat runs with django-celery-beat's
 DatabaseScheduler, which reads PeriodicTask rows and, each time it starts, writes the setting's
-entries into them by name. `manage.py beat_schedule_sync` (run by `make run`, build.sh and the
-compose `migrate` service) writes them the same way, through the scheduler's own ModelEntry, so the
-rows are there before beat first starts, and it also deletes the entries it wrote that the setting
-no longer defines (SCORE_REFRESH_INTERVAL=0 turns the rescore off), which beat alone would keep
-running. Idempotent: a second run changes nothing (interval rows are shared, looked up by value).
+entries into them by name. Every `migrate` ends with `beat_schedule_sync` (leads.apps; by hand:
+`manage.py beat_schedule_sync`), which writes them the same way, through the scheduler's own
+ModelEntry, so the rows are there before beat first starts, and also deletes the entries it wrote
+that the setting no longer defines (SCORE_REFRESH_INTERVAL=0 turns the rescore off), which beat
+alone would keep running. Idempotent: a second run changes nothing (interval rows are shared,
+looked up by value).
 
 In the admin (Periodic tasks) an entry can be paused, which survives restarts, or given another
 interval, which beat follows at once until its next start re-applies the settings.
@@ -23,7 +24,7 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django_celery_beat.models import PeriodicTask
 from django_celery_beat.schedulers import ModelEntry
 
@@ -44,11 +45,17 @@ def _state(task: PeriodicTask) -> tuple[Any, ...]:
     return tuple(getattr(task, name) for name in _COMPARED)
 
 
-@transaction.atomic
-def beat_schedule_sync(*, schedule: Mapping[str, Mapping[str, Any]] | None = None) -> BeatScheduleSync:
+def beat_schedule_sync(*, schedule: Mapping[str, Mapping[str, Any]] | None = None,
+                       using: str = DEFAULT_DB_ALIAS) -> BeatScheduleSync:
     """Write `schedule` (default: settings.CELERY_BEAT_SCHEDULE) into PeriodicTask rows and delete the
     rows written earlier for entries it no longer has."""
-    schedule = settings.CELERY_BEAT_SCHEDULE if schedule is None else schedule
+    if using != DEFAULT_DB_ALIAS:
+        return BeatScheduleSync()  # the scheduler reads and writes the default database only
+    with transaction.atomic(using=using):
+        return _sync(settings.CELERY_BEAT_SCHEDULE if schedule is None else schedule)
+
+
+def _sync(schedule: Mapping[str, Mapping[str, Any]]) -> BeatScheduleSync:
     result = BeatScheduleSync()
     before = {task.name: _state(task) for task in PeriodicTask.objects.filter(name__in=list(schedule))}
     for name, entry in schedule.items():

@@ -113,7 +113,6 @@ class Embedded:
 
     def start_all(self) -> None:
         self.manage("migrate", "--noinput")
-        self.manage("beat_schedule_sync")
         self.start_web()
         self.start_worker()
         self.start("beat", procfile_command("beat"), ready="Starting")
