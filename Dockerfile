@@ -3,6 +3,7 @@
 #   docker build -t leadscore .
 #   docker run --env-file .env -p 8000:8000 leadscore          # web
 #   docker run --env-file .env leadscore celery -A main worker --loglevel=INFO
+#   docker run --env-file .env leadscore celery -A main beat --scheduler django_celery_beat.schedulers:DatabaseScheduler
 # docker-compose.yml wires it to PostgreSQL and Redis. Settings come from the environment (.env.example).
 FROM python:3.11-slim-bookworm
 

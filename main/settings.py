@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "leads",
     "axes",
+    "django_celery_beat",
 ]
 
 MIDDLEWARE = [
@@ -382,7 +383,11 @@ if SCORE_REFRESH_INTERVAL > 0:
     # often beat sends this (a second beat, a restart).
     CELERY_BEAT_SCHEDULE["scores-refresh"] = {"task": "leads.tasks.scores_refresh_task",
                                               "schedule": min(60.0, float(SCORE_REFRESH_INTERVAL))}
-CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# django-celery-beat's DatabaseScheduler (the Procfile's beat passes it too): the entries live in its
+# tables, which `manage.py beat_schedule_sync` fills from CELERY_BEAT_SCHEDULE, so the admin shows them.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# No result backend, so nothing to expire (django-celery-beat would add a daily celery.backend_cleanup).
+CELERY_RESULT_EXPIRES = None
 
 # --- Cache ------------------------------------------------------------------------------------
 # Throttle counters live in the cache, which every process must share: a per-process cache let N

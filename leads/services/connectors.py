@@ -18,7 +18,15 @@ A sync, one job:
    leads' current scores go stale (cause "upload", as a re-upload does) and a rescore is queued.
 4. Events. Engagement counters grown since the last sync become events through `events_ingest`
    (deterministic external ids, so a page applied twice adds nothing).
-5. Write back (when `write_back`): for every linked lead with a current score for the connector's
+5. Deals. Deals changed since the same watermark (every deal on a full sync) are paged; for the
+   contacts they are associated with, all of each contact's deals are read (associations v4, then
+   a batch read) and decide its outcome: won if a deal is closed won, else lost if one is closed
+   lost, dated by the deal's close date, with its amount as the value (`contact_deal_outcome`; a
+   stage is won or lost by its pipeline's metadata). A lead whose status is customer is never made
+   lost. The sync keeps the outcomes it recorded in step with HubSpot, and replaces an outcome
+   recorded in Leadscore only with one that happened after it was recorded (`_outcomes_store`). A
+   token without the deals scope syncs contacts and says deals were not read.
+6. Write back (when `write_back`): for every linked lead with a current score for the connector's
    offer (default: the latest) whose score, intent or stage differs from what was last written,
    the leadscore_* contact properties are updated in batches of at most 100. The properties are
    created in the portal first if missing.
@@ -37,14 +45,18 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from leads.exceptions import LeadsError
-from leads.integrations.hubspot.client import BATCH_MAX, HubSpotClient, HubSpotError
+from leads.integrations.hubspot.client import BATCH_MAX, Deal, HubSpotClient, HubSpotError
 from leads.integrations.hubspot.sync import (
+    DEAL_PROPERTIES,
     PROPERTY_NAME,
     WRITE_BACK_DEFINITIONS,
     ContactInput,
+    DealOutcome,
+    contact_deal_outcome,
     contact_input,
     contact_properties,
     counter_events,
+    stage_results,
     write_back_values,
 )
 from leads.models import (
@@ -87,6 +99,9 @@ DUPLICATE = "Another lead in this workspace already has this email, or this name
 SUMMARY = ("Synced {processed:,} contacts: {created:,} created, {updated:,} updated, {skipped:,} unchanged, "
            "{failed:,} failed; {events:,} events added; {written:,} contacts written back.")
 NO_OFFER_TO_WRITE = " Nothing written back: the workspace has no offer to score against yet."
+DEALS_FORBIDDEN = (" Deals not read: the private app needs the scope crm.objects.deals.read for closed deals "
+                   "to become outcomes.")
+OUTCOMES_NOTE = " {outcomes:,} outcomes recorded."
 KEPT = " Contacts synced before it are kept; the next sync picks up the rest."
 STALE_SYNC = "The sync's worker stopped answering; a new sync was started."
 INTERNAL = "The sync stopped on an internal error ({error})."
@@ -220,6 +235,8 @@ def hubspot_sync_run(job_id: int) -> None:
     message = SUMMARY.format(processed=job.processed, created=job.created, updated=job.updated,
                              skipped=job.skipped, failed=job.failed, events=job.params["events"],
                              written=job.params["written_back"])
+    if job.params.get("outcomes"):
+        message += OUTCOMES_NOTE.format(outcomes=job.params["outcomes"])
     job_finish(job=job, status=Job.Status.SUCCEEDED, message=message + run.note, fields=["total", "params"])
     logger.info("HubSpot sync job %s of workspace %s: %s", job.pk, job.workspace_id, message)
 
@@ -256,6 +273,8 @@ class _SyncRun:
             if self._cancelled():
                 return False
             self._apply([contact_input(c.id, c.properties) for c in page])
+        if not self._deals(since):
+            return False
         if self.connector.write_back:
             return self._write_back()
         return True
@@ -298,18 +317,86 @@ class _SyncRun:
                                     *errors_append(job, errors), "updated_at"])
 
     def _outcomes(self, leads: dict[str, Lead], todo: list[ContactInput], now: datetime) -> None:
-        """Lifecycle stage "customer" is a won outcome, recorded once (a later sync of the same
-        customer doesn't move its date)."""
+        """Lifecycle stage "customer" is a won outcome; a lead already won keeps its outcome (and date)."""
         won = {leads[item.contact_id].pk: item for item in todo
                if item.status == LeadStatus.CUSTOMER and item.contact_id in leads}
         if not won:
             return
         known = set(Outcome.objects.filter(workspace=self.workspace, lead_id__in=list(won), outcome=Outcome.Result.WON)
                     .values_list("lead_id", flat=True))
-        stored = outcomes_upsert(workspace_id=self.workspace.pk, source=Outcome.Source.HUBSPOT, outcomes=[
-            OutcomeInput(lead_id, Outcome.Result.WON, item.modified_at or now)
-            for lead_id, item in won.items() if lead_id not in known])
+        self._outcomes_store({lead_id: OutcomeInput(lead_id, Outcome.Result.WON, min(item.modified_at or now, now))
+                              for lead_id, item in won.items() if lead_id not in known})
+
+    def _outcomes_store(self, candidates: dict[int, OutcomeInput]) -> None:
+        """Store what HubSpot says about these leads, by the one rule of outcomes (a newer one replaces
+        the one a lead has): the sync keeps its own outcomes in step with HubSpot, and replaces one
+        recorded in Leadscore (the API, an upload, the admin) only with something that happened in
+        HubSpot after it was recorded, so a correction made by hand survives every re-sync."""
+        if not candidates:
+            return
+        existing = {row.lead_id: row for row in Outcome.objects.filter(
+            workspace=self.workspace, lead_id__in=list(candidates)).only(
+            "lead_id", "outcome", "occurred_at", "value", "source", "updated_at")}
+        kept: list[OutcomeInput] = []
+        for lead_id, given in candidates.items():
+            row = existing.get(lead_id)
+            if row is None:
+                kept.append(given)
+            elif row.source == Outcome.Source.HUBSPOT:
+                value = given.value if given.value is not None else row.value
+                if (row.outcome, row.occurred_at, row.value) != (given.outcome, given.occurred_at, value):
+                    kept.append(given)
+            elif given.occurred_at > row.updated_at:
+                kept.append(given)
+        stored = outcomes_upsert(workspace_id=self.workspace.pk, source=Outcome.Source.HUBSPOT, outcomes=kept)
         self.job.params = {**self.job.params, "outcomes": self.job.params.get("outcomes", 0) + stored}
+
+    # --- deals ------------------------------------------------------------------------------------
+
+    def _deals(self, since: datetime | None) -> bool:
+        """Deals changed since `since` (every deal on a full sync) decide their contacts' outcomes;
+        False when the job was cancelled on the way. A token without the deals scope skips them."""
+        try:
+            stages = stage_results(self.client.deal_stages())
+            for page in self.client.deals_pages(properties=DEAL_PROPERTIES, modified_since=since):
+                if self._cancelled():
+                    return False
+                self._apply_deals(page, stages)
+        except HubSpotError as exc:
+            if exc.code != "forbidden":
+                raise
+            logger.warning("HubSpot sync job %s: deals not readable (403)", self.job.pk)
+            self.note += DEALS_FORBIDDEN
+        return True
+
+    def _apply_deals(self, page: list[Deal], stages: dict[tuple[str, str], str | None]) -> None:
+        """One page of changed deals: each linked contact's outcome from all its deals (not only the
+        changed ones: a lost deal must not hide an older won one)."""
+        contacts_of = self.client.associations("deals", "contacts", [deal.id for deal in page])
+        contact_ids = {contact for contacts in contacts_of.values() for contact in contacts}
+        lead_of = dict(ExternalRecord.objects.filter(workspace=self.workspace, system=HUBSPOT,
+                                                     external_id__in=contact_ids).values_list("external_id", "lead_id"))
+        verdicts: dict[int, DealOutcome] = {}
+        now = timezone.now()
+        if lead_of:
+            deals_of = self.client.associations("contacts", "deals", sorted(lead_of))
+            deals = {deal.id: deal for deal in page}
+            missing = sorted({d for ids in deals_of.values() for d in ids} - set(deals))
+            deals.update((deal.id, deal) for deal in self.client.deals_read(missing, properties=DEAL_PROPERTIES))
+            for contact_id, deal_ids in deals_of.items():
+                verdict = contact_deal_outcome([deals[d] for d in deal_ids if d in deals], stages, now=now)
+                if verdict is not None and contact_id in lead_of:
+                    verdicts[lead_of[contact_id]] = verdict
+        with transaction.atomic():
+            # A customer (lifecycle stage, or set by hand) is won: a lost deal does not make it lost.
+            customers = set(Lead.objects.filter(pk__in=list(verdicts), status=LeadStatus.CUSTOMER)
+                            .values_list("pk", flat=True))
+            self._outcomes_store({
+                lead_id: OutcomeInput(lead_id, verdict.outcome, verdict.occurred_at, verdict.value)
+                for lead_id, verdict in verdicts.items()
+                if not (verdict.outcome == Outcome.Result.LOST and lead_id in customers)})
+            self.job.params = {**self.job.params, "deals": self.job.params.get("deals", 0) + len(page)}
+            self.job.save(update_fields=["params", "updated_at"])
 
     def _upsert_leads(self, todo: list[ContactInput], records: dict[str, ExternalRecord],
                       errors: list[dict[str, Any]], now: Any) -> tuple[dict[str, Lead], int, int]:
@@ -425,7 +512,7 @@ class _SyncRun:
         offer = self.connector.offer or Offer.objects.filter(workspace=self.workspace).order_by(
             "-created_at", "-id").first()
         if offer is None:
-            self.note = NO_OFFER_TO_WRITE
+            self.note += NO_OFFER_TO_WRITE
             return True
         last_pk, prepared = 0, self.connector.properties_ready
         # IDEA: at a million contacts, select only the records whose lead's score is newer than

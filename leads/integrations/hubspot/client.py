@@ -4,6 +4,10 @@
     for page in client.contacts_pages(properties=[…], modified_since=None):   # lists of Contact
         …
     result = client.contacts_update({"501": {"leadscore_score": "87"}, …})     # at most 100
+    for page in client.deals_pages(properties=[…], modified_since=since): …     # lists of Deal
+    client.deal_stages()                                   # every pipeline's stages and their metadata
+    client.associations("deals", "contacts", ["9001", …])  # {deal id: [contact ids]} (associations v4)
+    client.deals_read(["9001", …], properties=[…])         # batch read, 100 a call
 
 Design
 - One `hubspot.Client` per sync, its API objects built once (each access to `client.crm.contacts.
@@ -18,7 +22,8 @@ Design
 - Pages, never the account: contacts come a page at a time (`after` cursors). A first sync lists
   them (GET /crm/v3/objects/contacts); an incremental one searches for `lastmodifieddate >= since`
   sorted ascending, and restarts its window from the last time seen before the search API's
-  10,000-result ceiling.
+  10,000-result ceiling. Deals page the same way (`hs_lastmodifieddate`); associations are read in
+  batches of 100 ids, each id following its own `after` cursor.
 - Failures become `HubSpotError` with a sentence a person can act on. Messages never include the
   token (the SDK's own exception text carries response headers and bodies, not request headers,
   but we do not pass it on anyway). Never turn on the SDK's `debug`: it makes http.client print
@@ -30,21 +35,24 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import urllib3
 from hubspot import Client
-from hubspot.crm.contacts import (
-    BatchInputSimplePublicObjectBatchInput,
-    Filter,
-    FilterGroup,
-    PublicObjectSearchRequest,
-    SimplePublicObjectBatchInput,
+from hubspot.crm import contacts as contacts_models
+from hubspot.crm import deals as deals_models
+from hubspot.crm.associations.v4 import (
+    BatchInputPublicFetchAssociationsBatchRequest,
+    PublicFetchAssociationsBatchRequest,
 )
+from hubspot.crm.associations.v4.exceptions import ApiException as AssociationsApiException
+from hubspot.crm.contacts import BatchInputSimplePublicObjectBatchInput, SimplePublicObjectBatchInput
 from hubspot.crm.contacts.exceptions import ApiException
+from hubspot.crm.deals.exceptions import ApiException as DealsApiException
+from hubspot.crm.pipelines.exceptions import ApiException as PipelinesApiException
 from hubspot.crm.properties import BatchInputPropertyCreate, BatchReadInputPropertyName, PropertyCreate, PropertyName
 from hubspot.crm.properties.exceptions import ApiException as PropertiesApiException
 from urllib3.util.retry import Retry
@@ -70,14 +78,19 @@ SEARCH_WINDOW = 10_000
 UNAUTHORIZED = ("HubSpot refused the access token (401): check the private app's token and send it again "
                 "with POST /api/connectors/hubspot/.")
 FORBIDDEN = ("HubSpot denied access (403): the private app needs the scopes crm.objects.contacts.read, "
-             "crm.objects.contacts.write and crm.schemas.contacts.write.")
+             "crm.objects.contacts.write and crm.schemas.contacts.write (and crm.objects.deals.read for deals).")
 DAILY_LIMIT = "HubSpot's daily API limit for this account is used up; run the sync again tomorrow."
 RATE_LIMITED = "HubSpot kept answering 429 (rate limited) after {attempts} attempts; run the sync again later."
 SERVER_ERROR = "HubSpot answered {status} after {attempts} attempts; run the sync again later."
 UNREACHABLE = "HubSpot could not be reached at {host} ({reason}) after {attempts} attempts; run the sync again later."
 REJECTED = "HubSpot rejected the request ({status}): {message}"
-SEARCH_STUCK = ("More than 10,000 contacts share one modification time, which HubSpot's search cannot page "
+SEARCH_STUCK = ("More than 10,000 {what} share one modification time, which HubSpot's search cannot page "
                 "through; run a full sync instead.")
+
+
+#: Each API package of the SDK has its own ApiException class.
+_API_EXCEPTIONS = (ApiException, PropertiesApiException, DealsApiException, AssociationsApiException,
+                   PipelinesApiException)
 
 
 class HubSpotError(Exception):
@@ -95,6 +108,19 @@ class Contact:
     id: str
     properties: dict[str, str | None]
     updated_at: datetime | None = None
+
+
+#: A deal is read like a contact: an id and its properties.
+Deal = Contact
+
+
+@dataclass(frozen=True, slots=True)
+class DealStage:
+    pipeline: str
+    id: str
+    label: str
+    #: HubSpot's stage metadata: {"isClosed": "true", "probability": "1.0"} for a closed-won stage.
+    metadata: dict[str, str]
 
 
 @dataclass
@@ -206,52 +232,109 @@ class HubSpotClient:
         self._search = contacts.search_api
         self._batch = contacts.batch_api
         self._properties = client.crm.properties.batch_api
+        deals = client.crm.deals
+        self._deals_basic = deals.basic_api
+        self._deals_search = deals.search_api
+        self._deals_batch = deals.batch_api
+        self._associations = client.crm.associations.v4.batch_api
+        self._pipelines = client.crm.pipelines.pipelines_api
 
     # --- contacts ---------------------------------------------------------------------------------
 
     def contacts_pages(self, *, properties: list[str], modified_since: datetime | None) -> Iterator[list[Contact]]:
         """Every contact (or those modified at or after `modified_since`), a page at a time."""
         if modified_since is None:
-            yield from self._list_pages(properties)
+            yield from self._list_pages(self._basic, properties)
         else:
-            yield from self._search_pages(properties, modified_since)
+            yield from self._search_pages(self._search, contacts_models, "lastmodifieddate", properties,
+                                          modified_since, what="contacts")
 
-    def _list_pages(self, properties: list[str]) -> Iterator[list[Contact]]:
+    def _list_pages(self, basic: Any, properties: list[str]) -> Iterator[list[Contact]]:
         after: str | None = None
         while True:
-            page = self._call(self._basic, self._basic.get_page, limit=self.page_size, after=after,
+            page = self._call(basic, basic.get_page, limit=self.page_size, after=after,
                               properties=properties, archived=False, _request_timeout=TIMEOUT)
             yield [_contact(item) for item in page.results or []]
             after = page.paging.next.after if page.paging and page.paging.next else None
             if not after:
                 return
 
-    def _search_pages(self, properties: list[str], since: datetime) -> Iterator[list[Contact]]:
+    def _search_pages(self, search: Any, models: Any, modified: str, properties: list[str], since: datetime, *,
+                      what: str) -> Iterator[list[Contact]]:
         window_start, after, seen = _epoch_ms(since), None, 0
         last_modified = window_start
         while True:
-            request = PublicObjectSearchRequest(
-                filter_groups=[FilterGroup(filters=[
-                    Filter(property_name="lastmodifieddate", operator="GTE", value=window_start)])],
-                sorts=[{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
+            request = models.PublicObjectSearchRequest(
+                filter_groups=[models.FilterGroup(filters=[
+                    models.Filter(property_name=modified, operator="GTE", value=window_start)])],
+                sorts=[{"propertyName": modified, "direction": "ASCENDING"}],
                 properties=properties, limit=self.page_size, after=after)
-            page = self._call(self._search, self._search.do_search, request, _request_timeout=TIMEOUT)
-            contacts = [_contact(item) for item in page.results or []]
-            yield contacts
-            seen += len(contacts)
-            for contact in contacts:
-                moment = parse_hubspot_time(contact.properties.get("lastmodifieddate"))
+            page = self._call(search, search.do_search, request, _request_timeout=TIMEOUT)
+            objects = [_contact(item) for item in page.results or []]
+            yield objects
+            seen += len(objects)
+            for item in objects:
+                moment = parse_hubspot_time(item.properties.get(modified))
                 if moment is not None:
                     last_modified = _epoch_ms(moment)
             after = page.paging.next.after if page.paging and page.paging.next else None
             if not after:
                 return
             if seen + self.page_size > self.search_window:
-                # The ceiling is near: start a new window at the last time seen (contacts at that very
+                # The ceiling is near: start a new window at the last time seen (objects at that very
                 # time come again; the sync recognises them as unchanged).
                 if last_modified == window_start:
-                    raise HubSpotError(SEARCH_STUCK, code="search_window")
+                    raise HubSpotError(SEARCH_STUCK.format(what=what), code="search_window")
                 window_start, after, seen = last_modified, None, 0
+
+    # --- deals -----------------------------------------------------------------------------------
+
+    def deals_pages(self, *, properties: list[str], modified_since: datetime | None) -> Iterator[list[Deal]]:
+        """Every deal (or those modified at or after `modified_since`), a page at a time."""
+        if modified_since is None:
+            yield from self._list_pages(self._deals_basic, properties)
+        else:
+            yield from self._search_pages(self._deals_search, deals_models, "hs_lastmodifieddate", properties,
+                                          modified_since, what="deals")
+
+    def deals_read(self, ids: Sequence[str], *, properties: list[str]) -> list[Deal]:
+        """These deals (BATCH_MAX per call); ids HubSpot no longer has are left out."""
+        deals: list[Deal] = []
+        for start in range(0, len(ids), BATCH_MAX):
+            body = deals_models.BatchReadInputSimplePublicObjectId(
+                properties=properties, properties_with_history=[],
+                inputs=[deals_models.SimplePublicObjectId(id=i) for i in ids[start:start + BATCH_MAX]])
+            response = self._call(self._deals_batch, self._deals_batch.read, body, archived=False,
+                                  _request_timeout=TIMEOUT)
+            deals.extend(_contact(item) for item in response.results or [])
+        return deals
+
+    def deal_stages(self) -> list[DealStage]:
+        """Every stage of every deal pipeline, with its metadata (isClosed, probability)."""
+        answer = self._call(self._pipelines, self._pipelines.get_all, "deals", _request_timeout=TIMEOUT)
+        return [DealStage(pipeline=str(pipeline.id), id=str(stage.id), label=str(stage.label or ""),
+                          metadata=dict(stage.metadata or {}))
+                for pipeline in answer.results or [] for stage in pipeline.stages or []]
+
+    def associations(self, from_type: str, to_type: str, ids: Sequence[str]) -> dict[str, list[str]]:
+        """{from id: [to ids]} through the associations v4 batch read, following each id's own
+        `after` cursor; ids without associations map to []."""
+        linked: dict[str, list[str]] = {i: [] for i in ids}
+        pending: list[tuple[str, str | None]] = [(i, None) for i in ids]
+        while pending:
+            chunk, pending = pending[:BATCH_MAX], pending[BATCH_MAX:]
+            body = BatchInputPublicFetchAssociationsBatchRequest(inputs=[
+                PublicFetchAssociationsBatchRequest(id=i, after=after) if after else
+                PublicFetchAssociationsBatchRequest(id=i) for i, after in chunk])
+            response = self._call(self._associations, self._associations.get_page, from_type, to_type, body,
+                                  _request_timeout=TIMEOUT)
+            for result in response.results or []:
+                from_id = str(result._from.id)
+                linked.setdefault(from_id, []).extend(str(to.to_object_id) for to in result.to or [])
+                if result.paging and result.paging.next and result.paging.next.after:
+                    pending.append((from_id, str(result.paging.next.after)))
+            # Per-id errors (HubSpot's 207 for an id with no associations) leave that id at [].
+        return {key: list(dict.fromkeys(values)) for key, values in linked.items()}
 
     def contacts_update(self, values: Mapping[str, Mapping[str, str]]) -> BatchResult:
         """Write properties to at most BATCH_MAX contacts in one call; per-contact errors are reported."""
@@ -298,7 +381,7 @@ class HubSpotClient:
             self._wait_for_window()
             try:
                 result = method(*args, **kwargs)
-            except (ApiException, PropertiesApiException) as exc:
+            except _API_EXCEPTIONS as exc:
                 headers = _headers(exc.headers)
                 status = int(exc.status or 0)
                 daily = status == 429 and _daily_limit(headers, exc.body)

@@ -10,8 +10,12 @@ location, linkedinbio -> linkedin_bio, email. Every other pulled property with a
 "last …" dates, the modification times and our own leadscore_* properties. A blank property never
 erases a stored value (as a CSV re-upload doesn't).
 
-Lifecycle stage "customer" makes the lead's status "customer" (outcomes, won/lost, are a later
-step); other stages leave the status alone.
+Lifecycle stage "customer" makes the lead's status "customer"; other stages leave the status alone.
+
+Deals: a pipeline stage is closed won when HubSpot's stage metadata says `isClosed` with probability
+1 (the default pipeline's `closedwon`), closed lost when it is closed at any other probability
+(`closedlost`); a contact with a closed-won deal is won, else with a closed-lost one lost
+(`contact_deal_outcome`).
 
 Engagement counters become events, one per unit counted, with deterministic external ids
 ("contact:{id}:email_open:{n}" for the n-th open): a re-sync with the same counters adds none, a
@@ -24,9 +28,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from leads.integrations.hubspot.client import parse_hubspot_time
@@ -178,3 +183,87 @@ def counter_events(contact: ContactInput, *, lead_id: int, done: Mapping[str, in
 def write_back_values(*, score: int, intent: str, stage: str) -> dict[str, str]:
     """The contact properties that carry a lead's current score."""
     return {"leadscore_score": str(score), "leadscore_intent": intent, "leadscore_stage": stage}
+
+
+# --- deals ----------------------------------------------------------------------------------------
+
+WON, LOST = "won", "lost"
+#: HubSpot's default pipeline names its closed stages so; a portal's own stages are read from its pipelines.
+DEFAULT_STAGES = {"closedwon": WON, "closedlost": LOST}
+DEAL_PROPERTIES = ["dealname", "dealstage", "pipeline", "closedate", "amount", "hs_is_closed_won", "hs_is_closed",
+                   "hs_lastmodifieddate"]
+#: Outcome.value's bounds (14 digits, 2 after the point).
+VALUE_LIMIT = Decimal(10) ** 12
+
+
+def stage_result(metadata: Mapping[str, Any]) -> str | None:
+    """"won", "lost" or None (open) for a pipeline stage, as HubSpot itself reads its metadata: a closed
+    stage at probability 1 is won, any other closed stage lost."""
+    if str(metadata.get("isClosed", "")).strip().casefold() != "true":
+        return None
+    try:
+        probability = float(str(metadata.get("probability", "")).strip())
+    except ValueError:
+        probability = 0.0
+    return WON if probability >= 1.0 else LOST
+
+
+def stage_results(stages: Iterable[Any]) -> dict[tuple[str, str], str | None]:
+    """{(pipeline id, stage id): result} for every stage the portal's pipelines list."""
+    return {(stage.pipeline, stage.id): stage_result(stage.metadata) for stage in stages}
+
+
+def deal_result(properties: Mapping[str, Any], stages: Mapping[tuple[str, str], str | None]) -> str | None:
+    """The deal's stage read through its pipeline; a stage the pipelines did not list falls back to the
+    deal's own hs_is_closed_won / hs_is_closed, then to the default stage names."""
+    stage, pipeline = str(properties.get("dealstage") or ""), str(properties.get("pipeline") or "")
+    if (pipeline, stage) in stages:
+        return stages[(pipeline, stage)]
+    closed_won = str(properties.get("hs_is_closed_won") or "").casefold()
+    closed = str(properties.get("hs_is_closed") or "").casefold()
+    if closed_won == "true":
+        return WON
+    if closed == "true":
+        return LOST
+    if closed == "false":
+        return None
+    return DEFAULT_STAGES.get(stage.casefold())
+
+
+def deal_amount(value: Any) -> Decimal | None:
+    try:
+        amount = Decimal(str(value).strip().replace(",", "")).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        return None
+    return amount if amount.is_finite() and abs(amount) < VALUE_LIMIT else None
+
+
+@dataclass(frozen=True, slots=True)
+class DealOutcome:
+    outcome: str
+    occurred_at: datetime
+    value: Decimal | None
+    deal_id: str
+
+
+def contact_deal_outcome(deals: Iterable[Any], stages: Mapping[tuple[str, str], str | None], *,
+                         now: datetime) -> DealOutcome | None:
+    """A contact's outcome from its deals: won if any deal is closed won (the latest such deal's close
+    date and amount), else lost if any is closed lost (the latest one), else None. Open deals don't
+    decide anything. A close date still in the future (HubSpot keeps the forecast one) gives way to
+    the deal's last change, so the date stays put from one sync to the next."""
+    best: dict[str, DealOutcome] = {}
+    for deal in deals:
+        result = deal_result(deal.properties, stages)
+        if result is None:
+            continue
+        closed_at = parse_hubspot_time(deal.properties.get("closedate"))
+        if closed_at is None or closed_at > now:
+            closed_at = parse_hubspot_time(deal.properties.get("hs_lastmodifieddate"))
+        if closed_at is None or closed_at > now:
+            continue
+        candidate = DealOutcome(result, closed_at, deal_amount(deal.properties.get("amount")), deal.id)
+        current = best.get(result)
+        if current is None or (candidate.occurred_at, candidate.deal_id) > (current.occurred_at, current.deal_id):
+            best[result] = candidate
+    return best.get(WON) or best.get(LOST)

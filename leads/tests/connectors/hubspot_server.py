@@ -1,4 +1,5 @@
-"""A small HubSpot-compatible CRM server for tests: contacts, search, batch update, contact properties.
+"""A small HubSpot-compatible CRM server for tests: contacts, deals, pipelines, associations, search,
+batch update and read, contact properties.
 
 It binds 127.0.0.1 on a free port, so nothing reaches the internet, and answers the requests the
 official `hubspot-api-client` makes, in HubSpot's shapes:
@@ -8,6 +9,12 @@ official `hubspot-api-client` makes, in HubSpot's shapes:
                                                                 limit <= 200, never past 10,000
     POST /crm/v3/objects/contacts/batch/update                  <= 100 inputs; bumps lastmodifieddate
     POST /crm/v3/properties/contacts/batch/read | batch/create  the custom properties (leadscore_*)
+    GET  /crm/v3/objects/deals, POST /crm/v3/objects/deals/search   as for contacts (hs_lastmodifieddate)
+    POST /crm/v3/objects/deals/batch/read                       <= 100 ids; 207 with errors for unknown ones
+    GET  /crm/v3/pipelines/deals                                the default pipeline and any added
+    POST /crm/v4/associations/{from}/{to}/batch/read            deals <-> contacts, `association_page` per
+                                                                id with `after` cursors; 207 for ids
+                                                                without associations
 
 Every request needs `Authorization: Bearer <token>` (else 401, as HubSpot answers). Tests script
 exceptions (429s with rate-limit headers, 500s) with `Reply` objects, add `rate_limit_headers` to
@@ -26,7 +33,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,6 +45,13 @@ SEARCH = "/crm/v3/objects/contacts/search"
 BATCH_UPDATE = "/crm/v3/objects/contacts/batch/update"
 PROPERTIES_READ = "/crm/v3/properties/contacts/batch/read"
 PROPERTIES_CREATE = "/crm/v3/properties/contacts/batch/create"
+DEALS = "/crm/v3/objects/deals"
+DEALS_SEARCH = "/crm/v3/objects/deals/search"
+DEALS_READ = "/crm/v3/objects/deals/batch/read"
+PIPELINES = "/crm/v3/pipelines/deals"
+ASSOCIATIONS = "/crm/v4/associations/{from_type}/{to_type}/batch/read"
+#: HubSpot's association type ids for deal -> contact and contact -> deal.
+ASSOCIATION_TYPES = {("deals", "contacts"): 3, ("contacts", "deals"): 4}
 LIST_LIMIT_MAX = 100
 SEARCH_LIMIT_MAX = 200
 SEARCH_RESULTS_MAX = 10_000
@@ -45,6 +59,17 @@ BATCH_MAX = 100
 BODY_MAX = 1024 * 1024
 #: Properties HubSpot always returns.
 DEFAULT_PROPERTIES = ("hs_object_id", "createdate", "lastmodifieddate")
+DEAL_DEFAULT_PROPERTIES = ("hs_object_id", "createdate", "hs_lastmodifieddate")
+#: HubSpot's default deal pipeline, as GET /crm/v3/pipelines/deals shows it.
+DEFAULT_PIPELINE = ("default", "Sales Pipeline", [
+    ("appointmentscheduled", "Appointment Scheduled", "false", "0.2"),
+    ("qualifiedtobuy", "Qualified To Buy", "false", "0.4"),
+    ("presentationscheduled", "Presentation Scheduled", "false", "0.6"),
+    ("decisionmakerboughtin", "Decision Maker Bought-In", "false", "0.8"),
+    ("contractsent", "Contract Sent", "false", "0.9"),
+    ("closedwon", "Closed Won", "true", "1.0"),
+    ("closedlost", "Closed Lost", "true", "0.0"),
+])
 
 
 @dataclass(frozen=True)
@@ -92,6 +117,12 @@ class HubSpotServer:
         self.token = token
         self.max_requests = max_requests
         self.contacts: dict[str, dict[str, Any]] = {}
+        self.deals: dict[str, dict[str, Any]] = {}
+        #: (deal id, contact id) pairs.
+        self.associated: set[tuple[str, str]] = set()
+        self.pipelines: list[tuple[str, str, list[tuple[str, str, str, str]]]] = [DEFAULT_PIPELINE]
+        #: Associations per id and page (HubSpot's is 500).
+        self.association_page = 500
         self.properties: dict[str, dict[str, Any]] = {}
         self.rate_limit_headers: dict[str, str] = {}
         self.requests: list[RecordedRequest] = []
@@ -149,6 +180,33 @@ class HubSpotServer:
         with self._lock:
             self._write(contact_id, {key: None if value is None else str(value) for key, value in properties.items()})
 
+    def add_deal(self, properties: Mapping[str, Any], *, contacts: Sequence[str] = (),
+                 modified: datetime | None = None) -> str:
+        """Store a deal (dealstage, pipeline, closedate, amount…) associated with `contacts`; returns its id."""
+        with self._lock:
+            deal_id = str(self._next_id)
+            self._next_id += 1
+            stamp = hubspot_time(modified or datetime.now(UTC) - timedelta(days=1))
+            props = {"pipeline": "default", **{k: None if v is None else str(v) for k, v in properties.items()}}
+            self.deals[deal_id] = {"properties": {**props, "hs_object_id": deal_id, "createdate": stamp,
+                                                  "hs_lastmodifieddate": stamp}, "createdAt": stamp, "updatedAt": stamp}
+            self.associated.update((deal_id, contact_id) for contact_id in contacts)
+            return deal_id
+
+    def touch_deal(self, deal_id: str, **properties: Any) -> None:
+        """Change a deal as a HubSpot user would (move its stage…): a new modification time."""
+        with self._lock:
+            deal = self.deals[deal_id]
+            now = max(datetime.now(UTC), _parse_time(deal["properties"]["hs_lastmodifieddate"])
+                      + timedelta(milliseconds=1))
+            deal["properties"].update({k: None if v is None else str(v) for k, v in properties.items()})
+            deal["properties"]["hs_lastmodifieddate"] = deal["updatedAt"] = hubspot_time(now)
+
+    def add_pipeline(self, pipeline_id: str, label: str, stages: list[tuple[str, str, str, str]]) -> None:
+        """A custom pipeline: stages as (id, label, isClosed, probability), HubSpot's metadata strings."""
+        with self._lock:
+            self.pipelines.append((pipeline_id, label, stages))
+
     def script(self, *replies: Reply, when: str | None = None) -> None:
         """Answer the next requests (whose path and query contain `when`, if given) with `replies`."""
         with self._lock:
@@ -167,10 +225,11 @@ class HubSpotServer:
         contact["properties"].update(properties)
         contact["properties"]["lastmodifieddate"] = contact["updatedAt"] = hubspot_time(now)
 
-    def _object(self, contact_id: str, names: list[str] | None) -> dict[str, Any]:
-        contact = self.contacts[contact_id]
+    def _object(self, contact_id: str, names: list[str] | None, *, deal: bool = False) -> dict[str, Any]:
+        contact = (self.deals if deal else self.contacts)[contact_id]
         props = contact["properties"]
-        wanted = [*DEFAULT_PROPERTIES, *(names or ["email", "firstname", "lastname"])]
+        wanted = [*DEAL_DEFAULT_PROPERTIES, *(names or ["dealname", "amount", "dealstage", "pipeline", "closedate"])] \
+            if deal else [*DEFAULT_PROPERTIES, *(names or ["email", "firstname", "lastname"])]
         return {"id": contact_id, "properties": {name: props.get(name) for name in dict.fromkeys(wanted)},
                 "createdAt": contact["createdAt"], "updatedAt": contact["updatedAt"], "archived": False}
 
@@ -211,6 +270,17 @@ class HubSpotServer:
             return self._list(query)
         if method == "POST" and path == SEARCH:
             return self._search(body)
+        if method == "GET" and path == DEALS:
+            return self._list(query, deal=True)
+        if method == "POST" and path == DEALS_SEARCH:
+            return self._search(body, deal=True)
+        if method == "POST" and path == DEALS_READ:
+            return self._deals_read(body)
+        if method == "GET" and path == PIPELINES:
+            return self._pipelines()
+        parts = path.split("/")
+        if method == "POST" and len(parts) == 8 and path == ASSOCIATIONS.format(from_type=parts[4], to_type=parts[5]):
+            return self._associations(parts[4], parts[5], body)
         if method == "POST" and path == BATCH_UPDATE:
             return self._batch_update(body)
         if method == "POST" and path == PROPERTIES_READ:
@@ -219,20 +289,20 @@ class HubSpotServer:
             return self._properties_create(body)
         return _error(404, f"No route for {method} {path}", "OBJECT_NOT_FOUND")
 
-    def _list(self, query: dict[str, list[str]]) -> tuple[int, dict[str, str], dict[str, Any]]:
+    def _list(self, query: dict[str, list[str]], *, deal: bool = False) -> tuple[int, dict[str, str], dict[str, Any]]:
         limit = int((query.get("limit") or ["10"])[0])
         if not 1 <= limit <= LIST_LIMIT_MAX:
             return _error(400, f"limit must be between 1 and {LIST_LIMIT_MAX}", "VALIDATION_ERROR")
         after = int((query.get("after") or ["0"])[0])
         names = [n for value in query.get("properties", []) for n in value.split(",") if n]
-        ids = sorted(int(i) for i in self.contacts if int(i) >= after)
+        ids = sorted(int(i) for i in (self.deals if deal else self.contacts) if int(i) >= after)
         page, rest = ids[:limit], ids[limit:]
-        body: dict[str, Any] = {"results": [self._object(str(i), names) for i in page]}
+        body: dict[str, Any] = {"results": [self._object(str(i), names, deal=deal) for i in page]}
         if rest:
-            body["paging"] = {"next": {"after": str(rest[0]), "link": f"{CONTACTS}?after={rest[0]}"}}
+            body["paging"] = {"next": {"after": str(rest[0]), "link": f"{DEALS if deal else CONTACTS}?after={rest[0]}"}}
         return 200, {}, body
 
-    def _search(self, body: Any) -> tuple[int, dict[str, str], dict[str, Any]]:
+    def _search(self, body: Any, *, deal: bool = False) -> tuple[int, dict[str, str], dict[str, Any]]:
         if not isinstance(body, dict):
             return _error(400, "Invalid input JSON", "VALIDATION_ERROR")
         limit = int(body.get("limit") or 10)
@@ -241,31 +311,31 @@ class HubSpotServer:
             return _error(400, f"limit must be between 1 and {SEARCH_LIMIT_MAX}", "VALIDATION_ERROR")
         if after + limit > SEARCH_RESULTS_MAX:
             return _error(400, "Paging beyond 10,000 results is not supported", "VALIDATION_ERROR")
-        matches = [cid for cid in self.contacts if self._matches(cid, body.get("filterGroups") or [])]
+        store = self.deals if deal else self.contacts
+        matches = [cid for cid in store if self._matches(store[cid]["properties"], body.get("filterGroups") or [])]
         for sort in reversed(body.get("sorts") or []):
             name, descending = (sort.get("propertyName"), sort.get("direction") == "DESCENDING") \
                 if isinstance(sort, dict) else (str(sort).lstrip("-"), str(sort).startswith("-"))
-            matches.sort(key=lambda cid, n=name: (self.contacts[cid]["properties"].get(n) or "", int(cid)),
+            matches.sort(key=lambda cid, n=name: (store[cid]["properties"].get(n) or "", int(cid)),
                          reverse=descending)
         if not body.get("sorts"):
             matches.sort(key=int)
         page = matches[after:after + limit]
         answer: dict[str, Any] = {"total": len(matches),
-                                  "results": [self._object(cid, body.get("properties")) for cid in page]}
+                                  "results": [self._object(cid, body.get("properties"), deal=deal) for cid in page]}
         if after + limit < len(matches):
             answer["paging"] = {"next": {"after": str(after + limit)}}
         return 200, {}, answer
 
-    def _matches(self, contact_id: str, groups: list[dict[str, Any]]) -> bool:
+    def _matches(self, props: Mapping[str, Any], groups: list[dict[str, Any]]) -> bool:
         if not groups:
             return True
-        props = self.contacts[contact_id]["properties"]
         for group in groups:  # groups are ORed, filters inside one ANDed
             ok = True
             for flt in group.get("filters") or []:
                 name, operator, value = flt.get("propertyName"), flt.get("operator"), flt.get("value")
                 current = props.get(name)
-                if name in ("lastmodifieddate", "createdate"):
+                if name in ("lastmodifieddate", "hs_lastmodifieddate", "createdate"):
                     left, right = _parse_time(current), _parse_time(value)
                 else:
                     left, right = current, value
@@ -301,6 +371,71 @@ class HubSpotServer:
                                   "completedAt": hubspot_time(datetime.now(UTC))}
         if errors:
             answer.update({"errors": errors, "numErrors": len(errors)})
+            return 207, {}, answer
+        return 200, {}, answer
+
+    def _deals_read(self, body: Any) -> tuple[int, dict[str, str], dict[str, Any]]:
+        inputs = (body or {}).get("inputs") or []
+        if len(inputs) > BATCH_MAX:
+            return _error(400, f"Batch input limit is {BATCH_MAX}, got {len(inputs)}", "VALIDATION_ERROR")
+        stamp = hubspot_time(datetime.now(UTC))
+        ids = [str(item.get("id")) for item in inputs]
+        answer: dict[str, Any] = {"status": "COMPLETE", "startedAt": stamp, "completedAt": stamp, "results": [
+            self._object(i, (body or {}).get("properties"), deal=True) for i in ids if i in self.deals]}
+        missing = [i for i in ids if i not in self.deals]
+        if missing:
+            answer.update({"numErrors": 1, "errors": [{
+                "status": "error", "category": "OBJECT_NOT_FOUND", "message": "Could not get some DEAL objects, "
+                "they may be deleted or not exist. Check that ids are valid.", "context": {"ids": missing},
+                "links": {}, "errors": []}]})
+            return 207, {}, answer
+        return 200, {}, answer
+
+    def _pipelines(self) -> tuple[int, dict[str, str], dict[str, Any]]:
+        stamp = hubspot_time(datetime(2024, 1, 1, tzinfo=UTC))
+        return 200, {}, {"results": [
+            {"id": pipeline_id, "label": label, "displayOrder": order, "archived": False, "createdAt": stamp,
+             "updatedAt": stamp, "stages": [
+                 {"id": stage_id, "label": stage_label, "displayOrder": n, "archived": False, "createdAt": stamp,
+                  "updatedAt": stamp, "writePermissions": "CRM_PERMISSIONS_ENFORCEMENT",
+                  "metadata": {"isClosed": closed, "probability": probability}}
+                 for n, (stage_id, stage_label, closed, probability) in enumerate(stages)]}
+            for order, (pipeline_id, label, stages) in enumerate(self.pipelines)]}
+
+    def _associations(self, from_type: str, to_type: str, body: Any) -> tuple[int, dict[str, str], dict[str, Any]]:
+        type_id = ASSOCIATION_TYPES.get((from_type, to_type))
+        if type_id is None:
+            return _error(400, f"Unknown association between {from_type} and {to_type}", "VALIDATION_ERROR")
+        inputs = (body or {}).get("inputs") or []
+        if len(inputs) > 1000:
+            return _error(400, f"Batch input limit is 1000, got {len(inputs)}", "VALIDATION_ERROR")
+        results, errors = [], []
+        for item in inputs:
+            from_id, after = str(item.get("id")), int(item.get("after") or 0)
+            if from_type == "deals":
+                linked = sorted(int(c) for d, c in self.associated if d == from_id)
+            else:
+                linked = sorted(int(d) for d, c in self.associated if c == from_id)
+            if not linked:
+                singular = {"deals": "deal", "contacts": "contact"}
+                errors.append({"status": "error", "category": "OBJECT_NOT_FOUND",
+                               "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+                               "message": f"No {singular[to_type]} is associated with {singular[from_type]} {from_id}.",
+                               "context": {"fromObjectId": [from_id], "toObjectType": [to_type]},
+                               "links": {}, "errors": []})
+                continue
+            page = [i for i in linked if i >= after][:self.association_page + 1]
+            result: dict[str, Any] = {"from": {"id": from_id}, "to": [
+                {"toObjectId": i, "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": type_id,
+                                                         "label": None}]}
+                for i in page[:self.association_page]]}
+            if len(page) > self.association_page:
+                result["paging"] = {"next": {"after": str(page[-1])}}
+            results.append(result)
+        stamp = hubspot_time(datetime.now(UTC))
+        answer: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": stamp, "completedAt": stamp}
+        if errors:
+            answer.update({"numErrors": len(errors), "errors": errors})
             return 207, {}, answer
         return 200, {}, answer
 

@@ -3,7 +3,7 @@ second time when the next sync sees the same customer."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -36,3 +36,21 @@ def test_customers_are_won_outcomes_once(connected: Tenant, hubspot: HubSpotServ
     again = sync(connected)
     assert again.params.get("outcomes", 0) == 0
     assert list(Outcome.objects.values_list("occurred_at", flat=True)) == [CHANGED]
+
+
+@pytest.mark.django_db
+def test_an_outcome_recorded_by_hand_after_the_contact_changed_is_kept(connected: Tenant,
+                                                                        hubspot: HubSpotServer) -> None:
+    """The same rule as for deals: HubSpot's word replaces a Leadscore outcome only when it is newer."""
+    contact = hubspot.add_contact(_contact("kept@example.com", "lead"), modified=CHANGED)
+    sync(connected)
+    lead = ExternalRecord.objects.get(workspace=connected.workspace, external_id=contact).lead
+    response = connected.client.post("/api/outcomes/", {"lead": lead.pk, "outcome": "lost"}, format="json")
+    assert response.status_code in (200, 201), response.content
+    Outcome.objects.filter(lead=lead).update(updated_at=CHANGED + timedelta(days=1))
+    hubspot.contacts[contact]["properties"]["lifecyclestage"] = "customer"  # changed, but dated before
+    sync(connected, full=True)
+    assert list(Outcome.objects.values_list("outcome", "source")) == [("lost", "api")]
+    hubspot.touch(contact, phone="+1 415 555 0199")  # a change in HubSpot after the hand outcome
+    sync(connected)
+    assert list(Outcome.objects.values_list("outcome", "source")) == [("won", "hubspot")]
