@@ -10,7 +10,8 @@ never turn into updates and every run starts from the same state):
    a custom 20-rule scoring model (custom_model), and on the first run time the score distribution
    endpoint (distribution). Last, `automations`: two more identical offers, one with a score_threshold
    webhook workflow whose receiver (bench/receiver.py) runs in a process of its own, scored and delivered
-   (phases.measure_automations).
+   (phases.measure_automations). After it, `events`: engagement events through POST /api/events/ from a
+   few client threads, then the rescore of the leads they touched (bench/events.py).
    The import and export floors run on the same data in the same process.
 3. The openai provider: a second stack configured against `leads.tests.llm_server` on 127.0.0.1
    with the given latency; each run scores the leads against a new offer (so the verdict cache of
@@ -35,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import dashboard, floors, phases, report, xeducation
+from bench import dashboard, events, floors, phases, report, xeducation
 from bench.classifier import measure_classifier
 from bench.client import Api, BenchError
 from bench.generate import DEFAULT_SEED, LeadGenerator, outcome_logit, outcomes, write_csv
@@ -46,13 +47,13 @@ from bench.stack import HOST, REPO, Stack, free_port, kill_group
 RESULTS_DIR = Path(__file__).absolute().parent / "results"
 SMALL_MAX = 100_000  # sizes up to this get `runs` runs; larger ones `large_runs`
 PHASES = ("import", "score", "custom_model", "results", "export", "distribution", "learned", "automations",
-          "search", "openai", "xeducation", "dashboard", "classifier")
+          "search", "openai", "xeducation", "dashboard", "classifier", "events")
 # Phases run on the leads of each size (the rest: openai and xeducation, each on its own stack; classifier
 # in process).
 SIZE_PHASES = {"import", "score", "custom_model", "results", "export", "distribution", "learned", "automations",
-               "search", "dashboard"}
+               "search", "dashboard", "events"}
 # Phases that need every lead scored by the default model first.
-AFTER_SCORE = {"custom_model", "results", "export", "distribution", "learned", "dashboard"}
+AFTER_SCORE = {"custom_model", "results", "export", "distribution", "learned", "dashboard", "events"}
 # The learned phase records outcomes for this many of a size's leads at most (the issue's 100,000).
 LEARNED_MAX_OUTCOMES = 100_000
 
@@ -76,6 +77,8 @@ class Config:
     keep_temp: bool = False
     debug: bool = True
     xeducation_csv: str | None = None
+    events_per_lead: float = events.EVENTS_PER_LEAD
+    events_clients: int = events.CLIENTS
 
     def runs_for(self, size: int) -> int:
         return self.runs if size <= SMALL_MAX else self.large_runs
@@ -103,6 +106,10 @@ def parse_args(argv: list[str] | None) -> Config:
     parser.add_argument("--no-debug", action="store_true",
                         help="run the server with DEBUG=0 (a generated SECRET_KEY) instead of make run's DEBUG=1")
     parser.add_argument("--keep-temp", action="store_true", help="keep the temporary data (for debugging)")
+    parser.add_argument("--events-per-lead", type=float,
+                        help=f"events sent per lead by the events phase (default {events.EVENTS_PER_LEAD}; quick: 2)")
+    parser.add_argument("--events-clients", type=int,
+                        help=f"concurrent client threads of the events phase (default {events.CLIENTS})")
     parser.add_argument("--xeducation-csv", help="the X Education leads CSV (default: ../shared/data/"
                                                  "xeducation-leads.csv beside the repository; skipped when absent)")
     args = parser.parse_args(argv)
@@ -110,9 +117,9 @@ def parse_args(argv: list[str] | None) -> Config:
     config = Config()
     if args.quick:
         config = Config(quick=True, sizes=[2_000, 10_000], runs=3, results_reps=10, export_runs=3, openai_leads=300,
-                        openai_runs=2, out="quick")
+                        openai_runs=2, out="quick", events_per_lead=2)
     for name in ("sizes", "runs", "large_runs", "export_runs", "results_reps", "distribution_reps", "openai_leads",
-                 "openai_runs", "latency_ms", "concurrency", "seed", "out"):
+                 "openai_runs", "latency_ms", "concurrency", "seed", "out", "events_per_lead", "events_clients"):
         value = getattr(args, name)
         if value is not None:
             setattr(config, name, value)
@@ -129,7 +136,8 @@ def parse_args(argv: list[str] | None) -> Config:
     config.keep_temp = args.keep_temp
     config.xeducation_csv = args.xeducation_csv
     config.debug = not args.no_debug
-    if min(config.sizes) < 1 or config.runs < 1 or config.large_runs < 1 or config.distribution_reps < 1:
+    if min(config.sizes) < 1 or config.runs < 1 or config.large_runs < 1 or config.distribution_reps < 1 \
+            or config.events_per_lead <= 0 or config.events_clients < 1:
         parser.error("sizes, runs and repetitions must be positive")
     return config
 
@@ -235,6 +243,30 @@ def measure_learned(api: Api, sampler: TreeSampler, config: Config, size: int, r
             "default_job_seconds": default["job_seconds"], "ratio": ratio, "job_ratio": job_ratio}
 
 
+def measure_events(api: Api, sampler: TreeSampler, config: Config, size: int, data_dir: Path,
+                   default: dict[str, Any]) -> dict[str, Any]:
+    """size × events_per_lead events through POST /api/events/, then POST /api/leads/refresh/ until its
+    runs finished, compared with `default` (this run's scoring of every lead)."""
+    total = max(1, round(size * config.events_per_lead))
+    leads = events.workspace_leads(data_dir / "leadscore.sqlite3")
+    if len(leads) != size:
+        raise BenchError(f"the database holds {len(leads):,} leads, {size:,} were imported")
+    ingest = events.measure_events(api, sampler, leads, total=total, work_dir=data_dir / "event-bodies",
+                                   clients=config.events_clients, seed=config.seed)
+    log(f"events {size:,}: {ingest['events']:,} events in {ingest['seconds']:.1f} s "
+        f"({ingest['events_per_s']:,.0f} events/s; {ingest['requests']} requests, p50 {ingest['p50_ms']:.0f} ms, "
+        f"p95 {ingest['p95_ms']:.0f} ms; {ingest['duplicates']:,} duplicates), {ingest['touched_leads']:,} leads "
+        f"touched; peak RSS {ingest['peak_process_mb']} MB; the bodies were built (untimed) in "
+        f"{ingest['client_build_seconds']:.1f} s")
+    idle = phases.wait_idle(data_dir)
+    rescore = events.measure_rescore(api, sampler, touched=ingest["touched_leads"], score=default, leads=size,
+                                     timeout=phases.job_timeout(size) * 4)
+    log(f"events {size:,}: rescore of {rescore['rescored']:,} stale scores ({rescore['jobs']} runs) in "
+        f"{rescore['seconds']:.1f} s, {rescore['ratio']:.2f}× a plain scoring of as many "
+        f"({rescore['plain_seconds']:.1f} s)")
+    return {"ingest": ingest, "rescore": rescore, "idle_wait_s": idle, "events_per_lead": config.events_per_lead}
+
+
 def measure_distributions(api: Api, config: Config, size: int, offer_id: int,
                           custom_offer_id: int | None) -> dict[str, Any]:
     """Time the distribution of the bench offer; check the custom-model offer's too (one request)."""
@@ -287,7 +319,10 @@ def run_sizes(config: Config, root: Path, csvs: dict[int, Path], data: dict[str,
         for run in range(1, runs + 1):
             data_dir = root / f"data-{size}-{run}"
             log(f"{size:,} leads, run {run}/{runs}: starting web + worker in {data_dir}")
-            stack = Stack(data_dir, debug=config.debug)
+            # The events phase times the ingest alone, then the rescore it causes: the debounced rescore
+            # (the same call as POST /api/leads/refresh/) is held off while the events arrive.
+            stack = Stack(data_dir, debug=config.debug,
+                          env={"ENGAGEMENT_RESCORE_DELAY_SECONDS": "86400"} if "events" in want else None)
             try:
                 stack.start()
                 data["commands"] = stack.commands
@@ -350,6 +385,10 @@ def run_sizes(config: Config, root: Path, csvs: dict[int, Path], data: dict[str,
                             f"{auto['ratio']:.2f}× the controls ({auto['workflow_seconds']:.2f} s vs "
                             f"{auto['control_seconds']:.2f} / {auto['control_after_seconds']:.2f} s); executions "
                             f"{auto['executions']}; worker log: {auto['worker_log']['errors']} errors")
+                    # After everything else: ten events a lead make the database several times larger.
+                    if "events" in want and default_score is not None:
+                        data["events"].setdefault(str(size), []).append(
+                            measure_events(api, sampler, config, size, data_dir, default_score))
                     # The kernel's own high-water mark catches spikes between two samples.
                     hwm_label, hwm = max(sampler.hwm().items(), key=lambda item: item[1])
                     data["hwm"].setdefault(str(size), []).append({"process": hwm_label, "mb": round(hwm / 2**20, 1)})
@@ -522,7 +561,7 @@ def main(argv: list[str] | None = None) -> int:
     data: dict[str, Any] = {
         "config": asdict(config), "machine": report.machine(), "import": {}, "import_floor": {}, "score_local": {},
         "custom_model": {}, "distribution": {}, "export": {}, "learned": {}, "automations": {}, "hwm": {},
-        "classifier": {}, "import_no_search_index": {},
+        "classifier": {}, "import_no_search_index": {}, "events": {},
         "custom_model_rules": {"template": phases.CUSTOM_MODEL_TEMPLATE,
                                "template_rules": phases.CUSTOM_MODEL_TEMPLATE_RULES,
                                "added": phases.CUSTOM_MODEL_RULES},

@@ -73,6 +73,10 @@ class Api:
             data = raw.decode("utf-8", "replace")
         return Response(response.status, {k.lower(): v for k, v in response.getheaders()}, data, seconds)
 
+    def post_json_bytes(self, path: str, body: bytes) -> Response:
+        """POST a JSON body the caller already encoded (the events phase builds its bodies as bytes)."""
+        return self._send("POST", path, body, self._headers({"Content-Type": "application/json"}))
+
     def get(self, path: str, **params: Any) -> Response:
         return self.request("GET", path, params=params or None)
 

@@ -1,0 +1,60 @@
+"""Events on PostgreSQL: lists by id and email, duplicates across requests, aggregates, stale marks
+and the rescore of exactly the touched leads, over HTTP against the live server."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from leads.tests.integration.conftest import create_offer, import_leads, score, table
+
+pytestmark = pytest.mark.integration
+
+LEADS = 300
+
+
+def test_event_lists_dedupe_aggregate_and_rescore_the_touched_leads(make_tenant, pg) -> None:
+    tenant = make_tenant("events")
+    offer = create_offer(tenant.api)
+    import_leads(tenant.api, LEADS, tag="events")
+    assert score(tenant.api, offer=offer["id"])["status"] == "succeeded"
+    listed = tenant.api.get("/api/leads/", page_size=LEADS, ordering="id").json()["results"]
+    ids = [lead["id"] for lead in listed]
+    emails = {lead["id"]: lead["email"] for lead in listed}
+    now = datetime.now(UTC).replace(microsecond=0)
+
+    def event(i: int, *, days: float = 1, by_email: bool = False) -> dict:
+        lead = ids[i % 40]
+        who = {"email": emails[lead].upper()} if by_email else {"lead": lead}
+        return {**who, "type": ("email_open", "page_view")[i % 2], "source": "mailer", "external_id": f"e-{i}",
+                "occurred_at": (now - timedelta(days=days)).isoformat()}
+
+    first = tenant.api.post("/api/events/", [event(i, by_email=i % 3 == 0) for i in range(200)]
+                            + [{"email": "nobody@example.com", "type": "email_open"}])
+    assert first.status == 201, first
+    assert {k: first.json()[k] for k in ("accepted", "duplicates", "rejected", "leads")} == {
+        "accepted": 200, "duplicates": 0, "rejected": 1, "leads": 40}
+    assert first.json()["errors"][0]["index"] == 200
+    # Half again (by the other reference), half new and older: the older ones move first activity back.
+    second = tenant.api.post("/api/events/", [event(i, by_email=i % 3 != 0) for i in range(100, 200)]
+                             + [event(i, days=30) for i in range(200, 240)])
+    assert second.status == 201, second
+    assert (second.json()["accepted"], second.json()["duplicates"]) == (40, 100)
+
+    lead = ids[0]  # events 0, 40, 80, …, 200: opens (even), one of them 30 days old
+    counts, first_at, last_at = pg.execute(
+        f"SELECT counts, first_activity, last_activity FROM {table('LeadEngagement')} WHERE lead_id = %s",
+        [lead]).fetchone()
+    assert counts == {"email_open": 6}
+    assert (first_at, last_at) == (now - timedelta(days=30), now - timedelta(days=1))
+    summary = tenant.api.get(f"/api/leads/{lead}/").json()["engagement_summary"]
+    assert summary["email_opens"] == 6
+
+    stale = pg.execute(f"SELECT lead_id FROM {table('Score')} WHERE offer_id = %s AND is_current "
+                       f"AND stale_cause = 'events'", [offer["id"]]).fetchall()
+    assert sorted(row[0] for row in stale) == sorted(ids[:40])
+    refresh = tenant.api.post("/api/leads/refresh/", {})
+    assert refresh.status == 202, refresh
+    jobs = [tenant.api.wait_job(job) for job in refresh.json()["jobs"]]
+    assert [(job["status"], job["total"]) for job in jobs] == [("succeeded", 40)]
