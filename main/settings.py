@@ -372,7 +372,7 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Beat: embedded in the `make run` worker (-B), one `beat` process in the scaled-out layout.
+# Beat: one `beat` process beside the workers (the Procfile's, which `make run` starts under honcho).
 CELERY_BEAT_SCHEDULE = {
     "automations-sweep": {"task": "leads.tasks.automations_sweep_task", "schedule": AUTOMATION_SWEEP_SECONDS},
     # Imports and chunks whose worker died (expired lease): queued again for a live worker.
