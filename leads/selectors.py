@@ -91,20 +91,32 @@ def leads_in_order(*, ids: list[int]) -> list[Lead]:
 # letters only; PostgreSQL's UPPER follows its locale), accents count ("jose" doesn't find "José").
 # The index only finds those leads without reading every lead (leads.search_index).
 #
-# How a page is read depends on how many leads hold the term, so each search first asks (cheaply):
-# - few (at most SEARCH_INDEX_PAGE_MAX): start from the index's matches, probe each one's row or
-#   score, sort them: about 1 µs a match on SQLite, whatever the page. Walking the rows in the
-#   page's order and testing each would read every row for a rare term (the deep page of a term in
-#   2% of the leads walked half a million scores at a million).
-# - many: walk in order and test each row (the plain scan, stopped by the page's LIMIT): past the
-#   bound a term is in more than one lead in twenty at a million, so a first page of 50 is met
-#   within about a thousand rows, where collecting every match first would cost more than the page.
-#   A deep page of such a term is the slow case left: it walks as many rows as it skips.
-# - a term under 3 characters has no trigram: always the walk.
+# How a page is read depends on how many leads hold the term, so each search first asks (cheaply,
+# counting the index's matches up to a bound; PostgreSQL asks its planner). Measured at a million
+# leads on SQLite (bench/results/search-1m.md):
+# - few (at most SEARCH_DRIVE_MAX): start from the index's matches, read each one's row or score
+#   and sort them. That costs 8-16 µs a match (a random read of a wide row each): 200-400 ms for a
+#   term in 24,000 leads, so only for a few thousand; walking the order instead would read most of
+#   the index for a page of a rare term.
+# - common (at most SEARCH_PROBE_MAX, SQLite): walk the page's order index and test each entry's id
+#   against the matches' ids, `id IN (SELECT rowid FROM fts …)`, which SQLite collects once into a
+#   temporary index (about 0.5 µs a match) and probes (about 0.3 µs an entry); the page's LIMIT
+#   stops the walk. A first page of a term in 2% of the leads walks ~2,500 entries; a keyset page
+#   seeks first and walks as little. An OFFSET page walks as many entries as it skips.
+# - very common (more, or a term under 3 characters, which has no trigram): the same walk testing
+#   each row's text (`icontains`): with a term in more than one lead in ten a page is met within a
+#   few hundred rows, where collecting its hundreds of thousands of matches first would cost more.
+# Counts go through the same filters; `id IN (matches)` with the workspace seeks the workspace
+# index per match (about 1.5 µs each).
 
 _FTS_MATCH_SQL = f"SELECT rowid FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH %s"
 _FTS_COUNT_SQL = f"SELECT count(*) FROM (SELECT 1 FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH %s LIMIT %s)"
+#: PostgreSQL: a term its planner expects in at most this many leads starts from the pg_trgm matches.
 SEARCH_INDEX_PAGE_MAX = 50_000
+#: SQLite: the bounds between the three plans above (a term's matches in every workspace).
+SEARCH_DRIVE_MAX = 2_000
+SEARCH_PROBE_MAX = 100_000
+DRIVE, PROBE, SCAN = "drive", "probe", "scan"
 
 
 def _lead_matches(term: str, *, prefix: str = "") -> Q:
@@ -119,25 +131,28 @@ def _fts_answers(term: str) -> bool:
     return connection.vendor == "sqlite" and len(term) >= TRIGRAM
 
 
-def _in_few_leads(term: str, limit: int) -> bool:
-    """Whether at most `limit` leads contain `term` (of every workspace: this only picks a plan).
+def _search_plan(term: str) -> str:
+    """How a page finds the leads that contain `term`: DRIVE, PROBE or SCAN (see above). Only picks a
+    plan: every plan answers the same rows.
 
-    SQLite counts the index's matches up to `limit + 1`. PostgreSQL asks its planner, whose
+    SQLite counts the index's matches (of every workspace) up to SEARCH_PROBE_MAX + 1: the count
+    stops there, so a term in every lead costs a bounded read. PostgreSQL asks its planner, whose
     estimate for a LIKE pattern comes from the column statistics: planning only, no rows read.
     """
     if len(term) < TRIGRAM:
-        return False
+        return SCAN
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
-            cursor.execute(_FTS_COUNT_SQL, [fts_phrase(term), limit + 1])
-            return int(cursor.fetchone()[0]) <= limit
+            cursor.execute(_FTS_COUNT_SQL, [fts_phrase(term), SEARCH_PROBE_MAX + 1])
+            matches = int(cursor.fetchone()[0])
+            return DRIVE if matches <= SEARCH_DRIVE_MAX else PROBE if matches <= SEARCH_PROBE_MAX else SCAN
         if connection.vendor == "postgresql":
             sql, params = Lead.objects.filter(_lead_matches(term)).values("pk").query.sql_with_params()
             cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
             plan = cursor.fetchone()[0]
             plan = json.loads(plan) if isinstance(plan, str) else plan
-            return int(plan[0]["Plan"]["Plan Rows"]) <= limit
-    return False
+            return DRIVE if int(plan[0]["Plan"]["Plan Rows"]) <= SEARCH_INDEX_PAGE_MAX else SCAN
+    return SCAN
 
 
 def lead_search(term: str, *, through: str = "") -> Q:
@@ -176,18 +191,20 @@ def _lead_id_among(model: type[models.Model], field: str, leads: QuerySet[Lead])
 def _search_filter(terms: Sequence[str], *, model: type[models.Model], field: str,
                    through: str = "") -> tuple[Q, bool]:
     """Rows of `model` whose lead (`field`, reached as `through`) contains every term, and whether
-    the filter starts from the index's matches (the first term in few leads; the other terms are
-    then tested on its matches only)."""
+    the filter starts from the index's matches (the first term in few leads: DRIVE; the other terms
+    are then tested on its matches only). Otherwise the caller's order is walked, and each term is
+    tested by its ids in the index (PROBE) or by its text (SCAN)."""
     prefix = f"{through}__" if through else ""
-    driver = next((term for term in terms if _in_few_leads(term, SEARCH_INDEX_PAGE_MAX)), None)
+    plans = {term: _search_plan(term) for term in terms}
+    driver = next((term for term in terms if plans[term] == DRIVE), None)
     match = Q()
     for term in terms:
-        if term != driver:
-            match &= _lead_matches(term, prefix=prefix)
-        elif connection.vendor == "postgresql":
+        if term == driver and connection.vendor == "postgresql":
             match &= _lead_id_among(model, field, Lead.objects.filter(lead_search(term)))
-        else:
+        elif term == driver or (driver is None and plans[term] == PROBE):
             match &= lead_search(term, through=through)
+        else:
+            match &= _lead_matches(term, prefix=prefix)
     return match, driver is not None
 
 
@@ -355,7 +372,7 @@ def score_results_count(*, workspace: Workspace, offer: Offer, filters: ResultFi
         scores = scores.filter(lead_search(term, through="lead"))
     elif term:
         matching_leads = Lead.objects.filter(workspace=workspace).filter(lead_search(term))
-        if connection.vendor == "postgresql" and _in_few_leads(term, SEARCH_INDEX_PAGE_MAX):
+        if connection.vendor == "postgresql" and _search_plan(term) == DRIVE:
             scores = scores.filter(_lead_id_among(Score, "lead", matching_leads))
         else:
             scores = scores.filter(lead_id__in=matching_leads.values("pk"))

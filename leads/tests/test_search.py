@@ -69,12 +69,21 @@ def tricky(workspace: Workspace, other_tenant: Tenant) -> list[Lead]:
     return [LeadFactory(workspace=workspace, **fields) for fields in rows]
 
 
-@pytest.fixture(params=["index", "walk"])
+# Each way a search page is read, forced by the bounds between them: (SEARCH_DRIVE_MAX, SEARCH_PROBE_MAX).
+PLANS = {"drive": (10**9, 10**9), "probe": (0, 10**9), "scan": (0, 0)}
+
+
+def force_plan(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    drive_max, probe_max = PLANS[name]
+    monkeypatch.setattr(selectors, "SEARCH_DRIVE_MAX", drive_max)
+    monkeypatch.setattr(selectors, "SEARCH_PROBE_MAX", probe_max)
+
+
+@pytest.fixture(params=list(PLANS))
 def plan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Both ways a search page is read: from the index's matches, and (every term "common") by
-    walking the rows in order and testing each."""
-    if request.param == "walk":
-        monkeypatch.setattr(selectors, "SEARCH_INDEX_PAGE_MAX", 0)
+    """Every way a search page is read: from the index's matches and sorted (drive); walking the
+    rows in order and probing the matches' ids (probe); walking and testing each row's text (scan)."""
+    force_plan(monkeypatch, request.param)
     return request.param
 
 
@@ -199,8 +208,8 @@ def test_random_text_search_is_the_scan(rows: list[tuple[str, str, str]], terms:
     for n, (name, company, email) in enumerate(rows):
         LeadFactory(workspace=workspace, name=name, company=company, email=email, role="", industry="", location="",
                     dedupe_key=f"test:{n}")
-    for page_max in (selectors.SEARCH_INDEX_PAGE_MAX, 0):
-        monkeypatch.setattr(selectors, "SEARCH_INDEX_PAGE_MAX", page_max)
+    for name in PLANS:
+        force_plan(monkeypatch, name)
         for term in terms:
             assert searched(workspace, term) == scan(workspace, term), term
         assert searched(workspace, *terms) == set.intersection(*(scan(workspace, term) for term in terms))

@@ -34,3 +34,22 @@ def test_another_workspaces_lead_has_no_history(workspace: Workspace) -> None:
     other = Workspace.objects.create(name="other")
     lead = LeadFactory(workspace=other)
     assert not selectors.score_history(workspace=workspace, lead=lead, offer=None).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("drive_max", [0, 10**9])
+def test_a_common_term_walks_the_order_and_probes_its_matches(workspace: Workspace, monkeypatch: pytest.MonkeyPatch,
+                                                            drive_max: int) -> None:
+    """A term in more leads than SEARCH_DRIVE_MAX: the page walks the order's index (no sort of every
+    match), testing each entry against the index's matches; a term in few: the matches, sorted."""
+    monkeypatch.setattr(selectors, "SEARCH_DRIVE_MAX", drive_max)
+    LeadFactory.create_batch(3, workspace=workspace, company="Nimbus Labs")
+    offer = OfferFactory(workspace=workspace)
+    leads = selectors.lead_list(workspace=workspace, search_terms=["nimbus"])
+    scores = selectors.score_results(workspace=workspace, offer=offer, filters=selectors.ResultFilters(search="nimbus"))
+    for plan, index in ((_plan(leads), "lead_ws_created"), (_plan(scores), "score_current")):
+        assert "leads_lead_search VIRTUAL TABLE" in plan, plan
+        if drive_max == 0:
+            assert f"INDEX {index}" in plan and "TEMP B-TREE" not in plan, plan
+        else:
+            assert "TEMP B-TREE FOR ORDER BY" in plan, plan
