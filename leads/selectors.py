@@ -177,6 +177,36 @@ def lead_search(term: str, *, through: str = "") -> Q:
     return indexed if term.isascii() else indexed & _lead_matches(term, prefix=prefix)
 
 
+_FTS_TOTAL_SQL = f"SELECT count(*) FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH %s"
+#: The index's count stands for a workspace's while the other workspaces hold at most this many leads.
+SEARCH_COUNT_OTHERS_MAX = 20_000
+
+
+def lead_search_count(*, workspace: Workspace, terms: Sequence[str]) -> int | None:
+    """How many of the workspace's leads contain every term (`lead_list(search_terms=terms)`), from
+    the index's own count; None when that would not be exact or cheap: then count the list itself.
+
+    SQLite's FTS5 counts a term's matches much faster than they can be probed one by one against
+    the workspace (at a million leads, a term in 190,000 of them: 86 ms against 0.3 s; in every
+    lead: 0.6 s against the text scan's 1.4 s), but over every workspace. The other workspaces'
+    matches are taken away again, tested by their text: cheap only while they hold few leads.
+    Exact for ASCII terms of 3 characters or more (FTS5 folds non-ASCII letters, LIKE doesn't).
+    """
+    if connection.vendor != "sqlite" or not terms or any(len(t) < TRIGRAM or not t.isascii() for t in terms):
+        return None
+    # Two ranges, not `!=`: each is a seek into the workspace index.
+    others = Lead.objects.filter(Q(workspace_id__lt=workspace.pk) | Q(workspace_id__gt=workspace.pk)).order_by()
+    if others[:SEARCH_COUNT_OTHERS_MAX + 1].count() > SEARCH_COUNT_OTHERS_MAX:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(_FTS_TOTAL_SQL, [" AND ".join(fts_phrase(term) for term in terms)])
+        everywhere = int(cursor.fetchone()[0])
+    match = Q()
+    for term in terms:
+        match &= _lead_matches(term)
+    return everywhere - others.filter(match).count()
+
+
 def _lead_id_among(model: type[models.Model], field: str, leads: QuerySet[Lead]) -> Q:
     """`model.field` (a lead id) is one of `leads`, for PostgreSQL: `= ANY(ARRAY(subquery))` runs
     the subquery once, first, and probes an index per id. With `IN (subquery)` and the few matches

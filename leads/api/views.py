@@ -205,6 +205,9 @@ RESULT_QUERY_PARAMS = ("offer", "intent", "stage", "min_score", "max_score", "se
                        "location")
 
 
+SEARCH_ONLY_PARAMS = {"search", "ordering", *params.PAGE_PARAMS}
+
+
 class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                   mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
     """Leads of your workspace, their import, scoring, results and export."""
@@ -232,7 +235,14 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         ids = self.filter_queryset(self.get_queryset()).values_list("pk", flat=True)
-        page_ids = self.paginate_queryset(ids)
+        terms = LeadSearchFilter().get_search_terms(request)
+        counted: Any = ids
+        # A search alone (no other filter) can be counted by the search index.
+        if terms and set(request.query_params) <= SEARCH_ONLY_PARAMS:
+            count = selectors.lead_search_count(workspace=self.workspace, terms=terms)
+            if count is not None:
+                counted = CountedQuerySet(ids, lambda: count)
+        page_ids = self.paginate_queryset(counted)
         page = selectors.leads_in_order(ids=list(ids) if page_ids is None else page_ids)
         data = self.get_serializer(page, many=True).data
         return Response(data) if page_ids is None else self.get_paginated_response(data)

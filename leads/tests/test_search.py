@@ -139,6 +139,35 @@ def test_lead_list_search_pages_in_order(workspace: Workspace, plan: str) -> Non
     assert [lead.company for lead in by_name] == [f"Nimbus {n}" for n in range(6, -1, -1)]
 
 
+@pytest.mark.parametrize("terms", [*([term] for term in QUERIES), ["nimbus", "labs"], ["acme", "paris"]])
+def test_lead_search_count_is_the_scans(terms: list[str], tricky: list[Lead], workspace: Workspace) -> None:
+    """The index's count (every workspace's, less the others' matches) is the workspace's, or None
+    where it could differ from the scan (a term under 3 characters, a non-ASCII letter)."""
+    count = selectors.lead_search_count(workspace=workspace, terms=terms)
+    if any(len(term) < 3 or not term.isascii() for term in terms):
+        assert count is None
+    else:
+        assert count == len(set.intersection(*(scan(workspace, term) for term in terms)))
+
+
+def test_lead_search_count_stands_aside_when_other_workspaces_are_big(
+        tricky: list[Lead], tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(selectors, "SEARCH_COUNT_OTHERS_MAX", len(tricky) - 1)
+    assert selectors.lead_search_count(workspace=tenant.workspace, terms=["acme"]) is None
+    body = tenant.client.get("/api/leads/", {"search": "acme"}).json()
+    assert body["count"] == len(scan(tenant.workspace, "acme")) == 2
+    monkeypatch.setattr(selectors, "SEARCH_COUNT_OTHERS_MAX", len(tricky))
+    assert selectors.lead_search_count(workspace=tenant.workspace, terms=["acme"]) == 2
+
+
+def test_lead_list_count_with_another_filter_is_the_lists(tricky: list[Lead], tenant: Tenant) -> None:
+    """Only a search alone is counted by the index: another filter narrows the count too."""
+    body = tenant.client.get("/api/leads/", {"search": "acme", "location": "berlin", "page_size": 1}).json()
+    expected = {lead.pk for lead in tricky if lead.pk in scan(tenant.workspace, "acme")
+                and "berlin" in lead.location.lower()}
+    assert body["count"] == len(expected) and len(body["results"]) == 1
+
+
 # --- results ---------------------------------------------------------------------------------------
 
 
