@@ -131,13 +131,19 @@ def _fts_answers(term: str) -> bool:
     return connection.vendor == "sqlite" and len(term) >= TRIGRAM
 
 
-def _search_plan(term: str) -> str:
-    """How a page finds the leads that contain `term`: DRIVE, PROBE or SCAN (see above). Only picks a
-    plan: every plan answers the same rows.
+def _search_plan(term: str, *, skip: int = 0) -> str:
+    """How a page that skips `skip` rows (its OFFSET) finds the leads that contain `term`: DRIVE,
+    PROBE or SCAN (see above). Only picks a plan: every plan answers the same rows.
 
     SQLite counts the index's matches (of every workspace) up to SEARCH_PROBE_MAX + 1: the count
-    stops there, so a term in every lead costs a bounded read. PostgreSQL asks its planner, whose
-    estimate for a LIKE pattern comes from the column statistics: planning only, no rows read.
+    stops there, so a term in every lead costs a bounded read. Between the bounds, a page near the
+    start is met within a few rows of the walk, where collecting the matches' ids first costs about
+    0.5 µs each: PROBE only pays once the walk is long, past about m²/2N skipped rows (m matches of
+    N leads; a probe saves about 1 µs per walked row against the text test). A non-ASCII term's
+    matches are only candidates (the text test keeps LIKE's answer, maybe none of them): walking for
+    them could read the whole order, so they are sorted as long as they are not too many.
+    PostgreSQL asks its planner, whose estimate for a LIKE pattern comes from the column
+    statistics: planning only, no rows read.
     """
     if len(term) < TRIGRAM:
         return SCAN
@@ -145,7 +151,13 @@ def _search_plan(term: str) -> str:
         if connection.vendor == "sqlite":
             cursor.execute(_FTS_COUNT_SQL, [fts_phrase(term), SEARCH_PROBE_MAX + 1])
             matches = int(cursor.fetchone()[0])
-            return DRIVE if matches <= SEARCH_DRIVE_MAX else PROBE if matches <= SEARCH_PROBE_MAX else SCAN
+            if matches <= SEARCH_DRIVE_MAX or (not term.isascii() and matches <= SEARCH_INDEX_PAGE_MAX):
+                return DRIVE
+            if matches > SEARCH_PROBE_MAX:
+                return SCAN
+            cursor.execute("SELECT coalesce(max(id) - min(id) + 1, 0) FROM leads_lead")  # about N, from the ends
+            leads = int(cursor.fetchone()[0])
+            return PROBE if 2 * skip * leads >= matches * matches else SCAN
         if connection.vendor == "postgresql":
             sql, params = Lead.objects.filter(_lead_matches(term)).values("pk").query.sql_with_params()
             cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
@@ -219,13 +231,13 @@ def _lead_id_among(model: type[models.Model], field: str, leads: QuerySet[Lead])
 
 
 def _search_filter(terms: Sequence[str], *, model: type[models.Model], field: str,
-                   through: str = "") -> tuple[Q, bool]:
+                   through: str = "", skip: int = 0) -> tuple[Q, bool]:
     """Rows of `model` whose lead (`field`, reached as `through`) contains every term, and whether
     the filter starts from the index's matches (the first term in few leads: DRIVE; the other terms
     are then tested on its matches only). Otherwise the caller's order is walked, and each term is
     tested by its ids in the index (PROBE) or by its text (SCAN)."""
     prefix = f"{through}__" if through else ""
-    plans = {term: _search_plan(term) for term in terms}
+    plans = {term: _search_plan(term, skip=skip) for term in terms}
     driver = next((term for term in terms if plans[term] == DRIVE), None)
     match = Q()
     for term in terms:
@@ -251,12 +263,12 @@ def _by_score_not_walked(ordering: Sequence[str]) -> list[str | OrderBy]:
     return out
 
 
-def leads_search(leads: QuerySet[Lead], *, terms: Sequence[str]) -> QuerySet[Lead]:
+def leads_search(leads: QuerySet[Lead], *, terms: Sequence[str], skip: int = 0) -> QuerySet[Lead]:
     """The `leads` (a `lead_list`, maybe filtered further) that contain every one of `terms`, each
     in any searched field (`lead_search`), in the order `leads` already has."""
     if not terms:
         return leads
-    match, from_index = _search_filter(terms, model=Lead, field="id")
+    match, from_index = _search_filter(terms, model=Lead, field="id", skip=skip)
     if not from_index or connection.vendor != "sqlite":
         return leads.filter(match)
     # Given `workspace_id = ?` and an order, SQLite walks the workspace's (workspace, created_at)
@@ -346,14 +358,15 @@ def _current_scores(*, workspace: Workspace, offer: Offer, filters: ResultFilter
     return scores
 
 
-def score_results(*, workspace: Workspace, offer: Offer, filters: ResultFilters) -> QuerySet[Score]:
-    """Current scores for one offer, best first, with their leads joined in (no N+1)."""
+def score_results(*, workspace: Workspace, offer: Offer, filters: ResultFilters, skip: int = 0) -> QuerySet[Score]:
+    """Current scores for one offer, best first, with their leads joined in (no N+1). `skip`: the
+    OFFSET the page will have, which helps a text search pick its plan (only its speed)."""
     scores = _current_scores(workspace=workspace, offer=offer, filters=filters).select_related("lead")
     ordering = RESULT_ORDERINGS[filters.ordering]
     if (lead_filter := filters.lead_filter(prefix="lead__")) is not None:
         scores = scores.filter(lead_filter)
     if filters.search:
-        match, from_index = _search_filter([filters.search], model=Score, field="lead", through="lead")
+        match, from_index = _search_filter([filters.search], model=Score, field="lead", through="lead", skip=skip)
         scores = scores.filter(match)
         if from_index:
             return scores.order_by(*_by_score_not_walked(ordering))

@@ -71,12 +71,17 @@ def tricky(workspace: Workspace, other_tenant: Tenant) -> list[Lead]:
 
 # Each way a search page is read, forced by the bounds between them: (SEARCH_DRIVE_MAX, SEARCH_PROBE_MAX).
 PLANS = {"drive": (10**9, 10**9), "probe": (0, 10**9), "scan": (0, 0)}
+SEARCH_PLAN = selectors._search_plan
 
 
 def force_plan(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     drive_max, probe_max = PLANS[name]
     monkeypatch.setattr(selectors, "SEARCH_DRIVE_MAX", drive_max)
+    monkeypatch.setattr(selectors, "SEARCH_INDEX_PAGE_MAX", drive_max)
     monkeypatch.setattr(selectors, "SEARCH_PROBE_MAX", probe_max)
+    # A first page probes only for a term in many leads (see selectors._search_plan): every term, here.
+    monkeypatch.setattr(selectors, "_search_plan", lambda term, *, skip=0: (
+        selectors.PROBE if name == "probe" and len(term) >= search_index.TRIGRAM else SEARCH_PLAN(term, skip=skip)))
 
 
 @pytest.fixture(params=list(PLANS))
