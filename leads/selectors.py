@@ -115,6 +115,7 @@ _FTS_COUNT_SQL = f"SELECT count(*) FROM (SELECT 1 FROM {SQLITE_TABLE} WHERE {SQL
 SEARCH_INDEX_PAGE_MAX = 50_000
 #: SQLite: the bounds between the three plans above (a term's matches in every workspace).
 SEARCH_DRIVE_MAX = 2_000
+_LEADS_SPAN_SQL = "SELECT coalesce((SELECT max(id) FROM leads_lead) - (SELECT min(id) FROM leads_lead) + 1, 0)"
 SEARCH_PROBE_MAX = 100_000
 DRIVE, PROBE, SCAN = "drive", "probe", "scan"
 
@@ -155,7 +156,8 @@ def _search_plan(term: str, *, skip: int = 0) -> str:
                 return DRIVE
             if matches > SEARCH_PROBE_MAX:
                 return SCAN
-            cursor.execute("SELECT coalesce(max(id) - min(id) + 1, 0) FROM leads_lead")  # about N, from the ends
+            # About N, from the table's two ends (one min() or max() per SELECT: each is then a single seek).
+            cursor.execute(_LEADS_SPAN_SQL)
             leads = int(cursor.fetchone()[0])
             return PROBE if 2 * skip * leads >= matches * matches else SCAN
         if connection.vendor == "postgresql":
