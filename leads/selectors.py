@@ -94,20 +94,20 @@ def leads_in_order(*, ids: list[int]) -> list[Lead]:
 # How a page is read depends on how many leads hold the term, so each search first asks (cheaply,
 # counting the index's matches up to a bound; PostgreSQL asks its planner). Measured at a million
 # leads on SQLite (bench/results/search-1m.md):
-# - few (at most SEARCH_DRIVE_MAX): start from the index's matches, read each one's row or score
-#   and sort them. That costs 8-16 µs a match (a random read of a wide row each): 200-400 ms for a
-#   term in 24,000 leads, so only for a few thousand; walking the order instead would read most of
-#   the index for a page of a rare term.
-# - common (at most SEARCH_PROBE_MAX, SQLite): walk the page's order index and test each entry's id
-#   against the matches' ids, `id IN (SELECT rowid FROM fts …)`, which SQLite collects once into a
-#   temporary index (about 0.5 µs a match) and probes (about 0.3 µs an entry); the page's LIMIT
-#   stops the walk. A first page of a term in 2% of the leads walks ~2,500 entries; a keyset page
-#   seeks first and walks as little. An OFFSET page walks as many entries as it skips.
-# - very common (more, or a term under 3 characters, which has no trigram): the same walk testing
-#   each row's text (`icontains`): with a term in more than one lead in ten a page is met within a
-#   few hundred rows, where collecting its hundreds of thousands of matches first would cost more.
-# Counts go through the same filters; `id IN (matches)` with the workspace seeks the workspace
-# index per match (about 1.5 µs each).
+# - few (at most SEARCH_DRIVE_MAX; a non-ASCII term's candidates up to SEARCH_INDEX_PAGE_MAX): start
+#   from the index's matches, read each one's row or score and sort them. That costs 8-16 µs a
+#   match (a random read of a wide row each): 200-400 ms for a term in 24,000 leads, so only for a
+#   few thousand; walking the order instead would read most of the index for a page of a rare term.
+# - more: walk the page's order index (the page's LIMIT stops the walk; a keyset page seeks first)
+#   and test each row, by its text (`icontains`, about 1.4 µs a row) near the start, where a page
+#   of a term in 2% of the leads is met within ~2,500 rows, or, for a deep OFFSET page of a term in
+#   at most SEARCH_PROBE_MAX leads, by its id against the matches' ids, `id IN (SELECT rowid FROM
+#   fts …)`, which SQLite collects once into a temporary index (about 0.5 µs a match) and probes
+#   (about 0.3 µs a row). An OFFSET page walks as many rows as it skips.
+# - a term under 3 characters has no trigram: always the walk testing the text.
+# Counts go through the same filters (`id IN (matches)` with the workspace seeks the workspace
+# index per match, about 1.5 µs each); the lead list's count of a search alone comes from the
+# index itself (`lead_search_count`).
 
 _FTS_MATCH_SQL = f"SELECT rowid FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH %s"
 _FTS_COUNT_SQL = f"SELECT count(*) FROM (SELECT 1 FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH %s LIMIT %s)"
@@ -115,8 +115,8 @@ _FTS_COUNT_SQL = f"SELECT count(*) FROM (SELECT 1 FROM {SQLITE_TABLE} WHERE {SQL
 SEARCH_INDEX_PAGE_MAX = 50_000
 #: SQLite: the bounds between the three plans above (a term's matches in every workspace).
 SEARCH_DRIVE_MAX = 2_000
-_LEADS_SPAN_SQL = "SELECT coalesce((SELECT max(id) FROM leads_lead) - (SELECT min(id) FROM leads_lead) + 1, 0)"
 SEARCH_PROBE_MAX = 100_000
+_LEADS_SPAN_SQL = "SELECT coalesce((SELECT max(id) FROM leads_lead) - (SELECT min(id) FROM leads_lead) + 1, 0)"
 DRIVE, PROBE, SCAN = "drive", "probe", "scan"
 
 
