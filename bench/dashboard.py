@@ -99,6 +99,10 @@ def measure_dashboard(stack: Stack, offer_id: int, *, username: str = "bench", r
         ("top leads", "intent=High", {"offer": offer_id, "intent": "High"}),
         ("top leads", "min_score=50", {"offer": offer_id, "min_score": 50}),
         ("top leads", "search=nimbus", {"offer": offer_id, "search": "nimbus"}),
+        ("top leads", "search=nimbus, deep page (from score 50)",
+         {"offer": offer_id, "search": "nimbus", "after": "50:0"}),
+        # A term in every lead (every email is @example.com): the page walks the scores, the count is the cost.
+        ("top leads", "search=example", {"offer": offer_id, "search": "example"}),
     ]
     out: list[dict[str, Any]] = []
     lead_ids: list[int] = []

@@ -91,20 +91,33 @@ def leads_in_order(*, ids: list[int]) -> list[Lead]:
 # letters only; PostgreSQL's UPPER follows its locale), accents count ("jose" doesn't find "José").
 # The index only finds those leads without reading every lead (leads.search_index).
 #
-# How a page is read depends on how many leads hold the term, so each search first asks (cheaply):
-# - few (at most SEARCH_INDEX_PAGE_MAX): start from the index's matches, probe each one's row or
-#   score, sort them: about 1 µs a match on SQLite, whatever the page. Walking the rows in the
-#   page's order and testing each would read every row for a rare term (the deep page of a term in
-#   2% of the leads walked half a million scores at a million).
-# - many: walk in order and test each row (the plain scan, stopped by the page's LIMIT): past the
-#   bound a term is in more than one lead in twenty at a million, so a first page of 50 is met
-#   within about a thousand rows, where collecting every match first would cost more than the page.
-#   A deep page of such a term is the slow case left: it walks as many rows as it skips.
-# - a term under 3 characters has no trigram: always the walk.
+# How a page is read depends on how many leads hold the term, so each search first asks (cheaply,
+# counting the index's matches up to a bound; PostgreSQL asks its planner). Measured at a million
+# leads on SQLite (bench/results/search-1m.md):
+# - few (at most SEARCH_DRIVE_MAX; a non-ASCII term's candidates up to SEARCH_INDEX_PAGE_MAX): start
+#   from the index's matches, read each one's row or score and sort them. That costs 8-16 µs a
+#   match (a random read of a wide row each): 200-400 ms for a term in 24,000 leads, so only for a
+#   few thousand; walking the order instead would read most of the index for a page of a rare term.
+# - more: walk the page's order index (the page's LIMIT stops the walk; a keyset page seeks first)
+#   and test each row, by its text (`icontains`, about 1.4 µs a row) near the start, where a page
+#   of a term in 2% of the leads is met within ~2,500 rows, or, for a deep OFFSET page of a term in
+#   at most SEARCH_PROBE_MAX leads, by its id against the matches' ids, `id IN (SELECT rowid FROM
+#   fts …)`, which SQLite collects once into a temporary index (about 0.5 µs a match) and probes
+#   (about 0.3 µs a row). An OFFSET page walks as many rows as it skips.
+# - a term under 3 characters has no trigram: always the walk testing the text.
+# Counts go through the same filters (`id IN (matches)` with the workspace seeks the workspace
+# index per match, about 1.5 µs each); the lead list's count of a search alone comes from the
+# index itself (`lead_search_count`).
 
 _FTS_MATCH_SQL = f"SELECT rowid FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH %s"
 _FTS_COUNT_SQL = f"SELECT count(*) FROM (SELECT 1 FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH %s LIMIT %s)"
+#: PostgreSQL: a term its planner expects in at most this many leads starts from the pg_trgm matches.
 SEARCH_INDEX_PAGE_MAX = 50_000
+#: SQLite: the bounds between the three plans above (a term's matches in every workspace).
+SEARCH_DRIVE_MAX = 2_000
+SEARCH_PROBE_MAX = 100_000
+_LEADS_SPAN_SQL = "SELECT coalesce((SELECT max(id) FROM leads_lead) - (SELECT min(id) FROM leads_lead) + 1, 0)"
+DRIVE, PROBE, SCAN = "drive", "probe", "scan"
 
 
 def _lead_matches(term: str, *, prefix: str = "") -> Q:
@@ -119,25 +132,41 @@ def _fts_answers(term: str) -> bool:
     return connection.vendor == "sqlite" and len(term) >= TRIGRAM
 
 
-def _in_few_leads(term: str, limit: int) -> bool:
-    """Whether at most `limit` leads contain `term` (of every workspace: this only picks a plan).
+def _search_plan(term: str, *, skip: int = 0) -> str:
+    """How a page that skips `skip` rows (its OFFSET) finds the leads that contain `term`: DRIVE,
+    PROBE or SCAN (see above). Only picks a plan: every plan answers the same rows.
 
-    SQLite counts the index's matches up to `limit + 1`. PostgreSQL asks its planner, whose
-    estimate for a LIKE pattern comes from the column statistics: planning only, no rows read.
+    SQLite counts the index's matches (of every workspace) up to SEARCH_PROBE_MAX + 1: the count
+    stops there, so a term in every lead costs a bounded read. Between the bounds, a page near the
+    start is met within a few rows of the walk, where collecting the matches' ids first costs about
+    0.5 µs each: PROBE only pays once the walk is long, past about m²/2N skipped rows (m matches of
+    N leads; a probe saves about 1 µs per walked row against the text test). A non-ASCII term's
+    matches are only candidates (the text test keeps LIKE's answer, maybe none of them): walking for
+    them could read the whole order, so they are sorted as long as they are not too many.
+    PostgreSQL asks its planner, whose estimate for a LIKE pattern comes from the column
+    statistics: planning only, no rows read.
     """
     if len(term) < TRIGRAM:
-        return False
+        return SCAN
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
-            cursor.execute(_FTS_COUNT_SQL, [fts_phrase(term), limit + 1])
-            return int(cursor.fetchone()[0]) <= limit
+            cursor.execute(_FTS_COUNT_SQL, [fts_phrase(term), SEARCH_PROBE_MAX + 1])
+            matches = int(cursor.fetchone()[0])
+            if matches <= SEARCH_DRIVE_MAX or (not term.isascii() and matches <= SEARCH_INDEX_PAGE_MAX):
+                return DRIVE
+            if matches > SEARCH_PROBE_MAX:
+                return SCAN
+            # About N, from the table's two ends (one min() or max() per SELECT: each is then a single seek).
+            cursor.execute(_LEADS_SPAN_SQL)
+            leads = int(cursor.fetchone()[0])
+            return PROBE if 2 * skip * leads >= matches * matches else SCAN
         if connection.vendor == "postgresql":
             sql, params = Lead.objects.filter(_lead_matches(term)).values("pk").query.sql_with_params()
             cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
             plan = cursor.fetchone()[0]
             plan = json.loads(plan) if isinstance(plan, str) else plan
-            return int(plan[0]["Plan"]["Plan Rows"]) <= limit
-    return False
+            return DRIVE if int(plan[0]["Plan"]["Plan Rows"]) <= SEARCH_INDEX_PAGE_MAX else SCAN
+    return SCAN
 
 
 def lead_search(term: str, *, through: str = "") -> Q:
@@ -162,6 +191,36 @@ def lead_search(term: str, *, through: str = "") -> Q:
     return indexed if term.isascii() else indexed & _lead_matches(term, prefix=prefix)
 
 
+_FTS_TOTAL_SQL = f"SELECT count(*) FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH %s"
+#: The index's count stands for a workspace's while the other workspaces hold at most this many leads.
+SEARCH_COUNT_OTHERS_MAX = 20_000
+
+
+def lead_search_count(*, workspace: Workspace, terms: Sequence[str]) -> int | None:
+    """How many of the workspace's leads contain every term (`lead_list(search_terms=terms)`), from
+    the index's own count; None when that would not be exact or cheap: then count the list itself.
+
+    SQLite's FTS5 counts a term's matches much faster than they can be probed one by one against
+    the workspace (at a million leads, a term in 190,000 of them: 86 ms against 0.3 s; in every
+    lead: 0.6 s against the text scan's 1.4 s), but over every workspace. The other workspaces'
+    matches are taken away again, tested by their text: cheap only while they hold few leads.
+    Exact for ASCII terms of 3 characters or more (FTS5 folds non-ASCII letters, LIKE doesn't).
+    """
+    if connection.vendor != "sqlite" or not terms or any(len(t) < TRIGRAM or not t.isascii() for t in terms):
+        return None
+    # Two ranges, not `!=`: each is a seek into the workspace index.
+    others = Lead.objects.filter(Q(workspace_id__lt=workspace.pk) | Q(workspace_id__gt=workspace.pk)).order_by()
+    if others[:SEARCH_COUNT_OTHERS_MAX + 1].count() > SEARCH_COUNT_OTHERS_MAX:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(_FTS_TOTAL_SQL, [" AND ".join(fts_phrase(term) for term in terms)])
+        everywhere = int(cursor.fetchone()[0])
+    match = Q()
+    for term in terms:
+        match &= _lead_matches(term)
+    return everywhere - others.filter(match).count()
+
+
 def _lead_id_among(model: type[models.Model], field: str, leads: QuerySet[Lead]) -> Q:
     """`model.field` (a lead id) is one of `leads`, for PostgreSQL: `= ANY(ARRAY(subquery))` runs
     the subquery once, first, and probes an index per id. With `IN (subquery)` and the few matches
@@ -174,20 +233,22 @@ def _lead_id_among(model: type[models.Model], field: str, leads: QuerySet[Lead])
 
 
 def _search_filter(terms: Sequence[str], *, model: type[models.Model], field: str,
-                   through: str = "") -> tuple[Q, bool]:
+                   through: str = "", skip: int = 0) -> tuple[Q, bool]:
     """Rows of `model` whose lead (`field`, reached as `through`) contains every term, and whether
-    the filter starts from the index's matches (the first term in few leads; the other terms are
-    then tested on its matches only)."""
+    the filter starts from the index's matches (the first term in few leads: DRIVE; the other terms
+    are then tested on its matches only). Otherwise the caller's order is walked, and each term is
+    tested by its ids in the index (PROBE) or by its text (SCAN)."""
     prefix = f"{through}__" if through else ""
-    driver = next((term for term in terms if _in_few_leads(term, SEARCH_INDEX_PAGE_MAX)), None)
+    plans = {term: _search_plan(term, skip=skip) for term in terms}
+    driver = next((term for term in terms if plans[term] == DRIVE), None)
     match = Q()
     for term in terms:
-        if term != driver:
-            match &= _lead_matches(term, prefix=prefix)
-        elif connection.vendor == "postgresql":
+        if term == driver and connection.vendor == "postgresql":
             match &= _lead_id_among(model, field, Lead.objects.filter(lead_search(term)))
-        else:
+        elif term == driver or (driver is None and plans[term] == PROBE):
             match &= lead_search(term, through=through)
+        else:
+            match &= _lead_matches(term, prefix=prefix)
     return match, driver is not None
 
 
@@ -204,12 +265,12 @@ def _by_score_not_walked(ordering: Sequence[str]) -> list[str | OrderBy]:
     return out
 
 
-def leads_search(leads: QuerySet[Lead], *, terms: Sequence[str]) -> QuerySet[Lead]:
+def leads_search(leads: QuerySet[Lead], *, terms: Sequence[str], skip: int = 0) -> QuerySet[Lead]:
     """The `leads` (a `lead_list`, maybe filtered further) that contain every one of `terms`, each
     in any searched field (`lead_search`), in the order `leads` already has."""
     if not terms:
         return leads
-    match, from_index = _search_filter(terms, model=Lead, field="id")
+    match, from_index = _search_filter(terms, model=Lead, field="id", skip=skip)
     if not from_index or connection.vendor != "sqlite":
         return leads.filter(match)
     # Given `workspace_id = ?` and an order, SQLite walks the workspace's (workspace, created_at)
@@ -299,14 +360,15 @@ def _current_scores(*, workspace: Workspace, offer: Offer, filters: ResultFilter
     return scores
 
 
-def score_results(*, workspace: Workspace, offer: Offer, filters: ResultFilters) -> QuerySet[Score]:
-    """Current scores for one offer, best first, with their leads joined in (no N+1)."""
+def score_results(*, workspace: Workspace, offer: Offer, filters: ResultFilters, skip: int = 0) -> QuerySet[Score]:
+    """Current scores for one offer, best first, with their leads joined in (no N+1). `skip`: the
+    OFFSET the page will have, which helps a text search pick its plan (only its speed)."""
     scores = _current_scores(workspace=workspace, offer=offer, filters=filters).select_related("lead")
     ordering = RESULT_ORDERINGS[filters.ordering]
     if (lead_filter := filters.lead_filter(prefix="lead__")) is not None:
         scores = scores.filter(lead_filter)
     if filters.search:
-        match, from_index = _search_filter([filters.search], model=Score, field="lead", through="lead")
+        match, from_index = _search_filter([filters.search], model=Score, field="lead", through="lead", skip=skip)
         scores = scores.filter(match)
         if from_index:
             return scores.order_by(*_by_score_not_walked(ordering))
@@ -355,7 +417,7 @@ def score_results_count(*, workspace: Workspace, offer: Offer, filters: ResultFi
         scores = scores.filter(lead_search(term, through="lead"))
     elif term:
         matching_leads = Lead.objects.filter(workspace=workspace).filter(lead_search(term))
-        if connection.vendor == "postgresql" and _in_few_leads(term, SEARCH_INDEX_PAGE_MAX):
+        if connection.vendor == "postgresql" and _search_plan(term) == DRIVE:
             scores = scores.filter(_lead_id_among(Score, "lead", matching_leads))
         else:
             scores = scores.filter(lead_id__in=matching_leads.values("pk"))

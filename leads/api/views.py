@@ -19,13 +19,14 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 
 from leads import selectors
 from leads.api import params
 from leads.api import serializers as s
 from leads.api.negotiation import OwnFormatNegotiation
-from leads.api.pagination import CountedQuerySet
+from leads.api.pagination import CountedQuerySet, PageNumberPagination
 from leads.api.parsers import BoundedJSONParser
 from leads.api.schema import CsvAutoSchema, paginated
 from leads.exceptions import ImportFileError, LeadsError
@@ -132,7 +133,18 @@ class LeadSearchFilter(drf_filters.SearchFilter):
 
     def filter_queryset(self, request: Request, queryset: Any, view: Any) -> Any:
         terms = self.get_search_terms(request)
-        return selectors.leads_search(queryset, terms=terms) if terms else queryset
+        return selectors.leads_search(queryset, terms=terms, skip=page_skip(request)) if terms else queryset
+
+
+def page_skip(request: Request) -> int:
+    """The OFFSET of the page asked for, which helps a search pick its plan; 0 when the page
+    parameters are not plain numbers (the paginator answers those)."""
+    try:
+        page = int(request.query_params.get("page") or 1)
+        size = int(request.query_params.get("page_size") or api_settings.PAGE_SIZE or 1)
+    except ValueError:
+        return 0
+    return max(page - 1, 0) * min(max(size, 1), PageNumberPagination.max_page_size)
 
 
 def _int_param(request: Request, name: str, *, low: int = 0, high: int = 100) -> int | None:
@@ -205,6 +217,9 @@ RESULT_QUERY_PARAMS = ("offer", "intent", "stage", "min_score", "max_score", "se
                        "location")
 
 
+SEARCH_ONLY_PARAMS = {"search", "ordering", *params.PAGE_PARAMS}
+
+
 class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                   mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
     """Leads of your workspace, their import, scoring, results and export."""
@@ -232,7 +247,14 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         ids = self.filter_queryset(self.get_queryset()).values_list("pk", flat=True)
-        page_ids = self.paginate_queryset(ids)
+        terms = LeadSearchFilter().get_search_terms(request)
+        counted: Any = ids
+        # A search alone (no other filter) can be counted by the search index.
+        if terms and set(request.query_params) <= SEARCH_ONLY_PARAMS:
+            count = selectors.lead_search_count(workspace=self.workspace, terms=terms)
+            if count is not None:
+                counted = CountedQuerySet(ids, lambda: count)
+        page_ids = self.paginate_queryset(counted)
         page = selectors.leads_in_order(ids=list(ids) if page_ids is None else page_ids)
         data = self.get_serializer(page, many=True).data
         return Response(data) if page_ids is None else self.get_paginated_response(data)
@@ -369,7 +391,8 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
     @action(detail=False, methods=["get"], filter_backends=[])
     def results(self, request: Request) -> Response:
         offer, default, filters = self._results_query(request)
-        scores = selectors.score_results(workspace=self.workspace, offer=offer, filters=filters)
+        scores = selectors.score_results(workspace=self.workspace, offer=offer, filters=filters,
+                                         skip=page_skip(request))
         counted = CountedQuerySet(scores.values_list("pk", flat=True), lambda: selectors.score_results_count(
             workspace=self.workspace, offer=offer, filters=filters))
         page_ids = self.paginate_queryset(counted)

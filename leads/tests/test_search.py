@@ -69,12 +69,26 @@ def tricky(workspace: Workspace, other_tenant: Tenant) -> list[Lead]:
     return [LeadFactory(workspace=workspace, **fields) for fields in rows]
 
 
-@pytest.fixture(params=["index", "walk"])
+# Each way a search page is read, forced by the bounds between them: (SEARCH_DRIVE_MAX, SEARCH_PROBE_MAX).
+PLANS = {"drive": (10**9, 10**9), "probe": (0, 10**9), "scan": (0, 0)}
+SEARCH_PLAN = selectors._search_plan
+
+
+def force_plan(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    drive_max, probe_max = PLANS[name]
+    monkeypatch.setattr(selectors, "SEARCH_DRIVE_MAX", drive_max)
+    monkeypatch.setattr(selectors, "SEARCH_INDEX_PAGE_MAX", drive_max)
+    monkeypatch.setattr(selectors, "SEARCH_PROBE_MAX", probe_max)
+    # A first page probes only for a term in many leads (see selectors._search_plan): every term, here.
+    monkeypatch.setattr(selectors, "_search_plan", lambda term, *, skip=0: (
+        selectors.PROBE if name == "probe" and len(term) >= search_index.TRIGRAM else SEARCH_PLAN(term, skip=skip)))
+
+
+@pytest.fixture(params=list(PLANS))
 def plan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Both ways a search page is read: from the index's matches, and (every term "common") by
-    walking the rows in order and testing each."""
-    if request.param == "walk":
-        monkeypatch.setattr(selectors, "SEARCH_INDEX_PAGE_MAX", 0)
+    """Every way a search page is read: from the index's matches and sorted (drive); walking the
+    rows in order and probing the matches' ids (probe); walking and testing each row's text (scan)."""
+    force_plan(monkeypatch, request.param)
     return request.param
 
 
@@ -128,6 +142,35 @@ def test_lead_list_search_pages_in_order(workspace: Workspace, plan: str) -> Non
     assert [*ids[:3], *ids[3:6], *ids[6:9]] == newest_first
     by_name = selectors.leads_search(selectors.lead_list(workspace=workspace).order_by("-company"), terms=["nimbus"])
     assert [lead.company for lead in by_name] == [f"Nimbus {n}" for n in range(6, -1, -1)]
+
+
+@pytest.mark.parametrize("terms", [*([term] for term in QUERIES), ["nimbus", "labs"], ["acme", "paris"]])
+def test_lead_search_count_is_the_scans(terms: list[str], tricky: list[Lead], workspace: Workspace) -> None:
+    """The index's count (every workspace's, less the others' matches) is the workspace's, or None
+    where it could differ from the scan (a term under 3 characters, a non-ASCII letter)."""
+    count = selectors.lead_search_count(workspace=workspace, terms=terms)
+    if any(len(term) < 3 or not term.isascii() for term in terms):
+        assert count is None
+    else:
+        assert count == len(set.intersection(*(scan(workspace, term) for term in terms)))
+
+
+def test_lead_search_count_stands_aside_when_other_workspaces_are_big(
+        tricky: list[Lead], tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(selectors, "SEARCH_COUNT_OTHERS_MAX", len(tricky) - 1)
+    assert selectors.lead_search_count(workspace=tenant.workspace, terms=["acme"]) is None
+    body = tenant.client.get("/api/leads/", {"search": "acme"}).json()
+    assert body["count"] == len(scan(tenant.workspace, "acme")) == 2
+    monkeypatch.setattr(selectors, "SEARCH_COUNT_OTHERS_MAX", len(tricky))
+    assert selectors.lead_search_count(workspace=tenant.workspace, terms=["acme"]) == 2
+
+
+def test_lead_list_count_with_another_filter_is_the_lists(tricky: list[Lead], tenant: Tenant) -> None:
+    """Only a search alone is counted by the index: another filter narrows the count too."""
+    body = tenant.client.get("/api/leads/", {"search": "acme", "location": "berlin", "page_size": 1}).json()
+    expected = {lead.pk for lead in tricky if lead.pk in scan(tenant.workspace, "acme")
+                and "berlin" in lead.location.lower()}
+    assert body["count"] == len(expected) and len(body["results"]) == 1
 
 
 # --- results ---------------------------------------------------------------------------------------
@@ -199,8 +242,8 @@ def test_random_text_search_is_the_scan(rows: list[tuple[str, str, str]], terms:
     for n, (name, company, email) in enumerate(rows):
         LeadFactory(workspace=workspace, name=name, company=company, email=email, role="", industry="", location="",
                     dedupe_key=f"test:{n}")
-    for page_max in (selectors.SEARCH_INDEX_PAGE_MAX, 0):
-        monkeypatch.setattr(selectors, "SEARCH_INDEX_PAGE_MAX", page_max)
+    for name in PLANS:
+        force_plan(monkeypatch, name)
         for term in terms:
             assert searched(workspace, term) == scan(workspace, term), term
         assert searched(workspace, *terms) == set.intersection(*(scan(workspace, term) for term in terms))

@@ -34,3 +34,24 @@ def test_another_workspaces_lead_has_no_history(workspace: Workspace) -> None:
     other = Workspace.objects.create(name="other")
     lead = LeadFactory(workspace=other)
     assert not selectors.score_history(workspace=workspace, lead=lead, offer=None).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("drive_max", "skip", "expected"), [(0, 10**6, "probe"), (0, 0, "scan"), (10**9, 0, "drive")])
+def test_a_search_page_picks_its_plan(workspace: Workspace, monkeypatch: pytest.MonkeyPatch, drive_max: int,
+                                      skip: int, expected: str) -> None:
+    """A term in few leads (at most SEARCH_DRIVE_MAX): its matches, sorted. In more: the page walks
+    the order's index (no sort of every match), testing each entry against the index's matches for a
+    deep OFFSET, or against the text near the start, where a page is met within a few rows."""
+    monkeypatch.setattr(selectors, "SEARCH_DRIVE_MAX", drive_max)
+    LeadFactory.create_batch(3, workspace=workspace, company="Nimbus Labs")
+    offer = OfferFactory(workspace=workspace)
+    leads = selectors.leads_search(selectors.lead_list(workspace=workspace), terms=["nimbus"], skip=skip)
+    scores = selectors.score_results(workspace=workspace, offer=offer, filters=selectors.ResultFilters(search="nimbus"),
+                                     skip=skip)
+    for plan, index in ((_plan(leads), "lead_ws_created"), (_plan(scores), "score_current")):
+        if expected == "drive":
+            assert "leads_lead_search VIRTUAL TABLE" in plan and "TEMP B-TREE FOR ORDER BY" in plan, plan
+        else:
+            assert f"INDEX {index}" in plan and "TEMP B-TREE" not in plan, plan
+            assert ("leads_lead_search VIRTUAL TABLE" in plan) == (expected == "probe"), plan
