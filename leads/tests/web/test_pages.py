@@ -152,6 +152,13 @@ class TestTopLeads:
         assert site.client.get(reverse("web:top-leads-count"), {"offer": other_site.offer.pk}).status_code == 404
         assert Client().get(count_url).status_code == 302  # signed in only
 
+    def test_a_search_is_counted_by_the_second_request(self, site: Site) -> None:
+        lead = site.leads[1]
+        response = site.client.get(reverse("web:top-leads"), {"search": lead.email})
+        assert response.context["total"] is None and "Counting…" in response.content.decode()
+        count_url = re.search(r'id="result-count" hx-get="([^"]+)"', response.content.decode()).group(1)
+        assert site.client.get(count_url.replace("&amp;", "&")).content == b'<strong id="result-count">1</strong>'
+
     def test_owner_and_industry_filters(self, site: Site) -> None:
         alice = get_user_model().objects.get(username="alice")
         Lead.objects.filter(pk=site.leads[0].pk).update(owner=alice, industry="Fintech")
