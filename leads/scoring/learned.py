@@ -286,9 +286,9 @@ class _Words:
     label: str
     tags: bool
     coefs: dict[str, float]
-    effects: dict[str, float]  # a word's effect: coef * (1 - rate); absent words are not factors
     vocabulary: frozenset[str]
-    candidates: dict[str, Candidate]  # each word's factor, built once
+    # Each word's factor, built once; its effect is coef * (1 - rate), and absent words are not factors.
+    candidates: dict[str, Candidate]
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,7 +398,7 @@ def _compile(intercept: float, slope: float, calibration_intercept: float,
             candidates = {token: (effect, _shown_factor(label, token, effect) if tags else
                                   _shown_factor(f"{label} word '{token}'", "present", effect))
                           for token, effect in effects.items()}
-            words.append(_Words(key, label, tags, coefs, effects, frozenset(coefs), candidates))
+            words.append(_Words(key, label, tags, coefs, frozenset(coefs), candidates))
         elif kind == "flag":
             coef, rate = float(column["coef"]), float(column["rate"])
             fired, not_fired = coef * (1.0 - rate), -coef * rate

@@ -28,19 +28,16 @@ from leads.services.scoring import ALL_FACT_COLUMNS, facts_from_row
 Factors = dict[str, list[dict[str, Any]]]
 
 
-def learned_component(score: Score) -> dict[str, Any] | None:
-    """The breakdown's learned part, if the score has one."""
+def _component(score: Score, part: str) -> dict[str, Any]:
+    """The breakdown's component for `part` ("learned", "rules"), or {} when it has none."""
     for component in (score.score_breakdown or {}).get("components", ()):
-        if component.get("part") == "learned":
+        if component.get("part") == part:
             return component
-    return None
+    return {}
 
 
 def _fired_rules(score: Score) -> list[str]:
-    for component in score.score_breakdown.get("components", ()):
-        if component.get("part") == "rules":
-            return [str(hit.get("label", "")) for hit in component.get("rules", ())]
-    return []
+    return [str(hit.get("label", "")) for hit in _component(score, "rules").get("rules", ())]
 
 
 def learned_factors(scores: Iterable[Score]) -> dict[int, Factors | None]:
@@ -49,8 +46,7 @@ def learned_factors(scores: Iterable[Score]) -> dict[int, Factors | None]:
     wanted: list[tuple[Score, int]] = []
     factors: dict[int, Factors | None] = {}
     for score in scores:
-        component = learned_component(score)
-        model_id = ((component or {}).get("trained_model") or {}).get("id")
+        model_id = (_component(score, "learned").get("trained_model") or {}).get("id")
         factors[score.pk] = None
         if isinstance(model_id, int):
             wanted.append((score, model_id))

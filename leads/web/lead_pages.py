@@ -124,11 +124,10 @@ def top_leads(request: HttpRequest) -> HttpResponse:
         "rows": [(row, names.get(row.lead.owner_id, "")) for row in rows], "filters": filters,
         "total": total if total is not None and total <= COUNTED_AT_ONCE else None,
         "count_placeholder": "Counting…" if total is None else f"More than {COUNTED_AT_ONCE:,}",
-        "count_query": query.urlencode(),
         "stages": list(selectors.stage_list(workspace=workspace).values_list("stage", "name")),
         "next_query": next_query, "lead_url": reverse("web:lead", args=[0]).replace("/0/", "/"),
         "first_query": query.urlencode() if cursor is not None else None,
-        "export_query": query.urlencode(),
+        "view_query": query.urlencode(),  # the view's filters: its export and its count
     })
     return page(request, "web/top_leads.html", context)
 
