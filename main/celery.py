@@ -8,6 +8,7 @@ import uuid
 from time import monotonic
 
 from celery import Celery
+from celery.signals import worker_process_init
 from kombu.exceptions import ChannelError
 from kombu.transport import filesystem
 from kombu.utils.encoding import str_to_bytes
@@ -18,6 +19,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "main.settings")
 app = Celery("leadscore")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_process_init.connect
+def _wal_checkpointer(**_: object) -> None:
+    # A pool process never forks: it may run the thread that checkpoints SQLite's WAL off the
+    # commit path (main/wal_checkpoint.py). The parent, which forks new pool processes, runs none.
+    from main.wal_checkpoint import checkpointer_start
+
+    checkpointer_start()
+
 
 #: A message being written: a name no reader picks up (they take `<stamp>_<uuid>.<queue>.msg` only).
 PARTIAL_SUFFIX = ".part"

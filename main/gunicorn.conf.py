@@ -113,6 +113,14 @@ def post_fork(server: Any, worker: Any) -> None:
     os.environ["FILE_UPLOAD_TEMP_DIR"] = str(folder)
 
 
+def post_worker_init(worker: Any) -> None:
+    """With SQLite, checkpoint the WAL from a thread of this worker, not inside commits (see
+    main/wal_checkpoint.py). After the app is loaded: the thread reads the database settings."""
+    from main.wal_checkpoint import checkpointer_start
+
+    checkpointer_start()
+
+
 def child_exit(server: Any, worker: Any) -> None:
     """A worker is gone: remove its spooled uploads, and tell prometheus_client (its counters stay;
     its live gauges are dropped)."""

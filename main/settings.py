@@ -143,9 +143,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         # busy timeout makes the other process wait instead of raising "database is locked".
         "transaction_mode": "IMMEDIATE",
         "timeout": env_int("SQLITE_BUSY_TIMEOUT", 30),
+        # Checkpoints run in a thread of each server process (main/wal_checkpoint.py); a commit
+        # checkpoints itself only past SQLITE_WAL_AUTOCHECKPOINT pages, and a log a burst grew is
+        # cut back to 64 MB once it starts over.
         "init_command": (
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; "
-            "PRAGMA cache_size=-65536;"
+            f"PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint={env_int('SQLITE_WAL_AUTOCHECKPOINT', 100_000)}; "
+            "PRAGMA journal_size_limit=67108864;"
         ),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

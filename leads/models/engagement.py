@@ -17,7 +17,9 @@ from leads.models.tenancy import Workspace
 
 class Event(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="events")
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
+    # No index of its own: event_lead_time below leads with lead_id and serves every lookup by lead
+    # (the timeline, cascades). A second one was a random write per event for nothing.
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events", db_index=False)
     type = models.CharField(max_length=50)
     occurred_at = models.DateTimeField()
     source = models.CharField(max_length=50, default="api")
