@@ -262,8 +262,9 @@ def measure_events(api: Api, sampler: TreeSampler, config: Config, size: int, da
     rescore = events.measure_rescore(api, sampler, touched=ingest["touched_leads"], score=default, leads=size,
                                      timeout=phases.job_timeout(size) * 4)
     log(f"events {size:,}: rescore of {rescore['rescored']:,} stale scores ({rescore['jobs']} runs) in "
-        f"{rescore['seconds']:.1f} s, {rescore['ratio']:.2f}× a plain scoring of as many "
-        f"({rescore['plain_seconds']:.1f} s)")
+        f"{rescore['seconds']:.1f} s, {rescore['ratio']:.2f}× a plain rescore of as many "
+        f"({rescore['plain_seconds']:.1f} s; every lead in {rescore['plain_rescore_all_seconds']:.1f} s), "
+        f"{rescore['first_scoring_ratio']:.2f}× a first scoring")
     return {"ingest": ingest, "rescore": rescore, "idle_wait_s": idle, "events_per_lead": config.events_per_lead}
 
 

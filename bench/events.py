@@ -203,7 +203,8 @@ def measure_events(api: Api, sampler: TreeSampler, leads: list[tuple[int, str]],
 def measure_rescore(api: Api, sampler: TreeSampler, *, touched: int, score: dict[str, Any],
                     leads: int, timeout: float) -> dict[str, Any]:
     """`POST /api/leads/refresh/` (what the debounced rescore after events runs: one run per offer over
-    its stale scores) until every run finished, against the default-model scoring of all leads."""
+    its stale scores) until every run finished; then, as its yardstick, a plain rescore of every lead
+    of the bench offer (`POST /api/leads/score/ {"rescore": true}`), per score."""
     sampler.window()
     started = time.perf_counter()
     response = api.post("/api/leads/refresh/", {})
@@ -220,8 +221,15 @@ def measure_rescore(api: Api, sampler: TreeSampler, *, touched: int, score: dict
     if first is None or first["processed"] - first["skipped"] != touched:
         raise BenchError(f"the bench offer's rescore scored {first and first['processed']} leads; the events "
                          f"touched {touched:,}")
-    # "A plain rescore of as many leads": the default-model scoring of every lead, per score.
-    plain = score["seconds"] / leads * rescored
+    from bench.phases import score_job
+
+    # "A plain rescore of as many leads": every lead scored again (the touched ones among them), per
+    # score. A first scoring is no yardstick: it only inserts, where a rescore also retires the old row.
+    plain, _job = score_job(api, leads, sampler, offer_id=first["offer"], rescore=True)
+    plain_per_score = plain["seconds"] / leads
     return {"jobs": len(jobs), "rescored": rescored, "touched_leads": touched, "seconds": seconds,
-            "scores_per_s": rescored / seconds, "plain_seconds": plain, "plain_leads_per_s": score["leads_per_s"],
-            "ratio": seconds / plain, **peaks.as_dict()}
+            "scores_per_s": rescored / seconds, "plain_rescore_all_seconds": plain["seconds"],
+            "plain_seconds": plain_per_score * rescored, "plain_leads_per_s": plain["leads_per_s"],
+            "ratio": seconds / (plain_per_score * rescored),
+            "first_scoring_seconds": score["seconds"] / leads * rescored,
+            "first_scoring_ratio": seconds / (score["seconds"] / leads * rescored), **peaks.as_dict()}

@@ -95,12 +95,16 @@ def measure_score(api: Api, leads: int, sampler: TreeSampler, *, offer_id: int |
     return score_job(api, leads, sampler, offer_id=offer_id)[0]
 
 
-def score_job(api: Api, leads: int, sampler: TreeSampler, *,
-              offer_id: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """measure_score's figures, and the finished job itself (its `finished_at`)."""
+def score_job(api: Api, leads: int, sampler: TreeSampler, *, offer_id: int | None = None,
+              rescore: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+    """measure_score's figures, and the finished job itself (its `finished_at`). `rescore`: every lead
+    scored again, scored before or not."""
     sampler.window()
     started = time.perf_counter()
-    response = api.post("/api/leads/score/", {} if offer_id is None else {"offer": offer_id})
+    body: dict[str, Any] = {} if offer_id is None else {"offer": offer_id}
+    if rescore:
+        body["rescore"] = True
+    response = api.post("/api/leads/score/", body)
     if response.status not in (200, 202):
         raise BenchError(f"score answered {response.status}: {response.body!r:.1000}")
     job = api.wait_job(_job_from(response.body), timeout=job_timeout(leads) * 2)
