@@ -11,6 +11,7 @@ from django.db import connection, models
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.expressions import OrderBy, RawSQL
 
+from leads import score_tally
 from leads.exceptions import LeadsError
 from leads.models import (
     Event,
@@ -27,6 +28,7 @@ from leads.models import (
     WorkflowExecution,
     Workspace,
 )
+from leads.score_tally import score_tally_available
 from leads.search_index import SEARCH_FIELDS, SQLITE_TABLE, TRIGRAM, fts_phrase
 
 NO_OFFER = "This workspace has no offer yet: create one with POST /api/offer/ first."
@@ -405,14 +407,19 @@ def score_results_after(scores: QuerySet[Score], *, score: int, lead_id: int) ->
 def score_results_count(*, workspace: Workspace, offer: Offer, filters: ResultFilters) -> int:
     """How many rows `score_results` has, counted the cheap way for each filter.
 
+    Filters on the score alone (intent, stage, score range) are summed from the score tally on
+    SQLite (leads/score_tally.py): a few hundred rows, however many leads.
+
     With a text search the FTS5 index (SQLite) gives the matching lead ids directly, and so does
     the pg_trgm index for a term in few leads (PostgreSQL). Otherwise, counting through the join
     visits every lead in score order, at random places in the table; reading the workspace's
     matching leads once (in table order, or from the pg_trgm index) and probing the scores' (lead,
     offer) index counts the same rows 2–3x faster at a million leads.
     """
-    scores = _current_scores(workspace=workspace, offer=offer, filters=filters)
     term = filters.search
+    if not term and filters.lead_filter() is None and score_tally_available(connection):
+        return _tally_count(workspace=workspace, offer=offer, filters=filters)
+    scores = _current_scores(workspace=workspace, offer=offer, filters=filters)
     if term and _fts_answers(term):
         scores = scores.filter(lead_search(term, through="lead"))
     elif term:
@@ -425,6 +432,26 @@ def score_results_count(*, workspace: Workspace, offer: Offer, filters: ResultFi
         scores = scores.filter(lead_id__in=Lead.objects.filter(workspace=workspace).filter(lead_filter)
                                .values("pk"))
     return scores.count()
+
+
+def _tally_groups(*, offer: Offer, filters: ResultFilters | None = None) -> list[tuple[str, str, int, int]]:
+    """(stage, intent, score, current scores) of the offer from the score tally, filters applied."""
+    where, params = ["offer_id = %s", "n > 0"], [offer.pk]
+    if filters is not None:
+        for condition, value in (("intent = %s", filters.intent or None), ("stage = %s", filters.stage),
+                                 ("score >= %s", filters.min_score), ("score <= %s", filters.max_score)):
+            if value is not None:
+                where.append(condition)
+                params.append(value)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT stage, intent, score, n FROM {score_tally.TABLE} WHERE {' AND '.join(where)}", params)
+        return cursor.fetchall()
+
+
+def _tally_count(*, workspace: Workspace, offer: Offer, filters: ResultFilters) -> int:
+    if offer.workspace_id != workspace.pk:
+        raise LeadsError(UNKNOWN_OFFER.format(id=offer.pk), code="unknown_offer", status_code=404)
+    return sum(row[3] for row in _tally_groups(offer=offer, filters=filters))
 
 
 def job_scores(*, job: Job, limit: int) -> QuerySet[Score]:
@@ -493,15 +520,19 @@ def score_distribution(*, workspace: Workspace, offer: Offer) -> dict[str, objec
     """Buckets 0–20 … 80–100 (the last one holds 100), the average, and counts per intent and stage
     of the offer's current scores.
 
-    One GROUP BY (stage, intent, score) answers all of it from the `score_distribution` index
-    alone, which holds exactly those columns for current scores: no row of the table is read.
+    On SQLite the score tally holds those groups (leads/score_tally.py). Elsewhere one GROUP BY
+    (stage, intent, score) answers all of it from the `score_distribution` index alone, which holds
+    exactly those columns for current scores: no row of the table is read.
     """
     if offer.workspace_id != workspace.pk:
         raise LeadsError(UNKNOWN_OFFER.format(id=offer.pk), code="unknown_offer", status_code=404)
-    # Grouped by the index's own columns, in its order, so the database streams the groups out of
-    # the index without sorting (at most stages x 3 x 101 rows); buckets are made here.
-    groups = (Score.objects.filter(offer=offer, is_current=True).order_by()
-              .values_list("stage", "intent", "score").annotate(count=Count("*")))
+    if score_tally_available(connection):
+        groups: Any = _tally_groups(offer=offer)
+    else:
+        # Grouped by the index's own columns, in its order, so the database streams the groups out of
+        # the index without sorting (at most stages x 3 x 101 rows); buckets are made here.
+        groups = (Score.objects.filter(offer=offer, is_current=True).order_by()
+                  .values_list("stage", "intent", "score").annotate(count=Count("*")))
     buckets = [0] * len(DISTRIBUTION_BUCKETS)
     intents = {"High": 0, "Medium": 0, "Low": 0}
     stages: dict[str, int] = {}
