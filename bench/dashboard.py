@@ -112,8 +112,8 @@ def measure_dashboard(stack: Stack, offer_id: int, *, username: str = "bench", r
             lead_ids += [int(i) for i in _LEAD_LINK.findall(result["body"])[:3]]
         out.append({"page": page, "variant": label, **{k: v for k, v in result.items() if k != "body"}})
         if label.startswith("first"):
-            # Past COUNTED_AT_ONCE leads the page shows its rows and asks for the exact total in a
-            # second request (hx-get on load): timed here too, since a person waits for it.
+            # A view the score tally can't count shows its rows and, past COUNTED_AT_ONCE leads, asks
+            # for the exact total in a second request (hx-get on load): timed too, a person waits for it.
             count = _COUNT_URL.search(result["body"])
             if count is not None:
                 timed = _timed(browser, html.unescape(count.group(1)), reps=reps, budget_seconds=budget_seconds)

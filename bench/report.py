@@ -618,9 +618,10 @@ def markdown(data: dict[str, Any]) -> str:
         out += _table(["page", "variant", "requests", "p50 ms", "p95 ms", "client p95 ms"], rows)
         out.append("")
         out.append("Server time is the request middleware's `Server-Timing` (Django's own time); the search "
-                   "variants go through the search index (see the search section). Past 10,000 leads the "
-                   "top-leads page counts no further and asks for its exact total in a second request "
-                   "once shown (*its exact total*); the page's own time does not include it.")
+                   "variants go through the search index (see the search section). Filtered by the score alone, "
+                   "the page's exact total comes from the score tally, inside the page's time; past 10,000 "
+                   "leads a view the tally can't count asks for it in a second request once shown (*its "
+                   "exact total*, when a variant does), which the page's own time does not include.")
     out += _search_section(data)
 
     distributions = data.get("distribution", {})

@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -404,6 +405,9 @@ def _events_store(workspace: Workspace, items: list[Any], create_leads: bool,
             rows.append((workspace.pk, lead_id, *event_row, created_stamp))
             new_events.append((lead_id, item.type, event_row[1], *moments[index]))
         if rows:
+            # In lead order (stable: a lead's events keep theirs): the lead-and-time index takes
+            # its entries page after page instead of at random.
+            rows.sort(key=itemgetter(1))
             rows_insert(Event._meta.db_table, _EVENT_COLUMNS, rows)
             _aggregates_update(workspace, new_events, now)
             touched = list({event[0] for event in new_events})

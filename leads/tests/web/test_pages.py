@@ -139,7 +139,9 @@ class TestTopLeads:
         from leads.web import lead_pages
 
         monkeypatch.setattr(lead_pages, "COUNTED_AT_ONCE", 2)  # the site has 3 scored leads
-        response = site.client.get(reverse("web:top-leads"), {"offer": site.offer.pk, "intent": ""})
+        # A filter on the lead's own fields: the score tally can't count it.
+        Lead.objects.filter(pk__in=[lead.pk for lead in site.leads]).update(industry="Fintech")
+        response = site.client.get(reverse("web:top-leads"), {"offer": site.offer.pk, "industry": "fintech"})
         assert response.context["total"] is None and len(response.context["rows"]) == 3
         html = response.content.decode()
         count_url = re.search(r'id="result-count" hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
@@ -151,6 +153,17 @@ class TestTopLeads:
             f'<strong id="result-count">{sum(1 for row, _ in response.context["rows"] if row.score >= top)}</strong>'
         assert site.client.get(reverse("web:top-leads-count"), {"offer": other_site.offer.pk}).status_code == 404
         assert Client().get(count_url).status_code == 302  # signed in only
+
+    def test_filters_on_the_score_alone_are_counted_exactly_at_once(self, site: Site,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+        from leads.web import lead_pages
+
+        monkeypatch.setattr(lead_pages, "COUNTED_AT_ONCE", 2)  # fewer than the site's 3: no matter here
+        for query in ({}, {"min_score": 100}, {"intent": "High", "max_score": 100}, {"stage": "none"}):
+            response = site.client.get(reverse("web:top-leads"), {"offer": site.offer.pk, **query})
+            assert response.context["total"] == len(response.context["rows"]), query
+            assert 'id="result-count" hx-get' not in response.content.decode()
+        assert len(site.client.get(reverse("web:top-leads"), {"offer": site.offer.pk}).context["rows"]) == 3
 
     def test_a_search_is_counted_by_the_second_request(self, site: Site) -> None:
         lead = site.leads[1]
