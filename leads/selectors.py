@@ -11,7 +11,6 @@ from django.db import connection, models
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.expressions import OrderBy, RawSQL
 
-from leads import score_tally
 from leads.exceptions import LeadsError
 from leads.models import (
     Event,
@@ -28,6 +27,7 @@ from leads.models import (
     WorkflowExecution,
     Workspace,
 )
+from leads.score_tally import TABLE as SCORE_TALLY_TABLE
 from leads.score_tally import score_tally_available
 from leads.search_index import SEARCH_FIELDS, SQLITE_TABLE, TRIGRAM, fts_phrase
 
@@ -449,7 +449,7 @@ def _tally_groups(*, offer: Offer, filters: ResultFilters | None = None) -> list
                 where.append(condition)
                 params.append(value)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT stage, intent, score, n FROM {score_tally.TABLE} WHERE {' AND '.join(where)}", params)
+        cursor.execute(f"SELECT stage, intent, score, n FROM {SCORE_TALLY_TABLE} WHERE {' AND '.join(where)}", params)
         return cursor.fetchall()
 
 

@@ -26,6 +26,7 @@ from django.utils import timezone
 from leads.exceptions import LeadsError
 from leads.models import QualificationStage, Score, ScoreCause, ScoreTransition
 from leads.queue import DISPATCH, enqueue_after_commit
+from leads.score_tally import score_tally_add
 from leads.scoring.engine import ScoreResult
 from leads.scoring.facts import LeadFacts
 from leads.scoring.stages import DISQUALIFIED, CompiledStage, stage_for
@@ -75,6 +76,7 @@ _SCORE_COLUMNS = ("workspace_id", "lead_id", "offer_id", "job_id", "is_current",
                   "intent", "ai_intent", "reasoning", "score_breakdown", "provider", "model", "scoring_model_id",
                   "model_version", "conversion_probability", "stage", "stage_set_by_id", "stage_set_at",
                   "previous_score", "score_change", "cause", "stale_cause", "created_at")
+_STAGE, _INTENT, _SCORE = (_SCORE_COLUMNS.index(name) for name in ("stage", "intent", "score"))
 _TRANSITION_COLUMNS = ("workspace_id", "lead_id", "offer_id", "previous_score", "score", "previous_intent", "intent",
                        "previous_stage", "stage", "cause", "created_at")
 
@@ -153,6 +155,7 @@ def scores_write(target: ScoreTarget, drafts: Sequence[ScoreDraft], *, cause: st
                            f"WHERE {quote('offer_id')} = %s AND {quote('is_current')} AND {quote('lead_id')} IN "
                            f"({', '.join(['%s'] * len(current))})", [False, target.offer_id, *current])
     rows_insert(Score._meta.db_table, _SCORE_COLUMNS, scores)
+    score_tally_add(connection, ((target.offer_id, row[_STAGE], row[_INTENT], row[_SCORE]) for row in scores))
     if transitions and target.record_transitions:
         rows_insert(ScoreTransition._meta.db_table, _TRANSITION_COLUMNS, transitions)
         enqueue_after_commit(DISPATCH)  # the outbox's consumer; sent after the commit (inline in eager mode)
@@ -188,6 +191,7 @@ def score_stage_set(*, score: Score, stage: str | None, user: AbstractBaseUser |
         # A stage chosen by hand (or by a workflow) is pinned: stage_set_at marks it.
         score.stage, score.stage_set_by, score.stage_set_at = stage, user, timezone.now()
     score.save(force_insert=True)
+    score_tally_add(connection, [(score.offer_id, score.stage, score.intent, score.score)])
     if score.stage != previous_stage:
         ScoreTransition.objects.create(
             workspace_id=score.workspace_id, lead_id=score.lead_id, offer_id=score.offer_id,
