@@ -88,7 +88,7 @@ class WalCheckpointer:
                     # moment and makes the next one start over; nothing is left to copy, so it is short.
                     if not busy and frames >= self.restart_frames and copied == frames:
                         checkpoint_once(connection, "RESTART")
-                except sqlite3.OperationalError as exc:  # locked by another checkpoint, or a schema change
+                except sqlite3.Error as exc:  # locked by another checkpoint, a schema change, a file going away
                     logger.debug("WAL checkpoint skipped: %s", exc)
                     busy, frames, copied = 1, 0, 0
                 # Behind (frames a reader still needed, or written meanwhile): again soon; else rest.
