@@ -20,6 +20,21 @@ class Tenant:
     token: str
 
 
+def four_factor_offer(tenant: Tenant, *, model_name: str = "Four") -> tuple[int, Offer]:
+    """A new offer of the tenant scored by a copy of the `budget_size_industry_urgency` template, made
+    through the API: (the scoring model's id, the offer)."""
+    from leads.tests.factories import OfferFactory
+
+    offer = OfferFactory(workspace=tenant.workspace)
+    created = tenant.client.post("/api/scoring-models/",
+                                 {"name": model_name, "template": "budget_size_industry_urgency"}, format="json")
+    assert created.status_code == 201, created.content
+    model_id = created.json()["id"]
+    assert tenant.client.patch(f"/api/offer/{offer.pk}/", {"scoring_model": model_id},
+                               format="json").status_code == 200
+    return model_id, offer
+
+
 def make_tenant(name: str, username: str) -> Tenant:
     access = workspace_member_ensure(workspace_name=name, username=username)
     client = APIClient()

@@ -12,8 +12,8 @@ from django.db.models import Count
 
 from leads.models import Lead, Offer, Score
 from leads.score_tally import TABLE, TRIGGERS
-from leads.tests.conftest import Tenant
-from leads.tests.factories import LeadFactory, OfferFactory
+from leads.tests.conftest import Tenant, four_factor_offer
+from leads.tests.factories import LeadFactory
 
 # Four-factor leads (leads/scoring/templates.py): scores 100, 60, 0, 15, 55 and intents across all three.
 LEADS = [
@@ -37,16 +37,6 @@ def _counted() -> Counter:
     return Counter({tuple(row[:4]): row[4] for row in rows})
 
 
-def _four_factor_offer(tenant: Tenant, name: str = "Four") -> Offer:
-    offer = OfferFactory(workspace=tenant.workspace)
-    created = tenant.client.post("/api/scoring-models/", {"name": name, "template": "budget_size_industry_urgency"},
-                                 format="json")
-    assert created.status_code == 201
-    assert tenant.client.patch(f"/api/offer/{offer.pk}/", {"scoring_model": created.json()["id"]},
-                               format="json").status_code == 200
-    return offer
-
-
 def _score(tenant: Tenant, offer: Offer, *, rescore: bool = False) -> None:
     response = tenant.client.post("/api/leads/score/", {"offer": offer.pk, "rescore": rescore}, format="json")
     assert response.status_code == 200, response.content
@@ -64,8 +54,8 @@ def test_the_tally_and_its_triggers_exist_after_every_migration() -> None:
 
 @pytest.mark.django_db
 def test_the_tally_follows_every_write_to_the_scores(tenant: Tenant) -> None:
-    offer = _four_factor_offer(tenant)
-    other = _four_factor_offer(tenant, "Four again")
+    offer = four_factor_offer(tenant)[1]
+    other = four_factor_offer(tenant, model_name="Four again")[1]
     leads = [LeadFactory(workspace=tenant.workspace, **fields) for fields in LEADS]
     assert _tally() == _counted() == Counter()
 
@@ -107,7 +97,7 @@ def test_the_tally_follows_every_write_to_the_scores(tenant: Tenant) -> None:
 @pytest.mark.parametrize("query", ["", "&intent=High", "&intent=Low", "&min_score=50", "&max_score=20",
                                    "&min_score=10&max_score=60", "&stage=mql", "&stage=", "&intent=Medium&stage=mql"])
 def test_results_count_from_the_tally_is_the_rows_listed(tenant: Tenant, query: str) -> None:
-    offer = _four_factor_offer(tenant)
+    offer = four_factor_offer(tenant)[1]
     for fields in LEADS * 3:
         LeadFactory(workspace=tenant.workspace, **fields)
     _score(tenant, offer)

@@ -15,7 +15,7 @@ from leads.api.qualification import LEAD_ID_REQUIRED
 from leads.models import Job, Lead, Offer, Score
 from leads.services.score_store import NO_SCORE_YET
 from leads.services.scoring_models import _compiled
-from leads.tests.conftest import Tenant
+from leads.tests.conftest import Tenant, four_factor_offer
 from leads.tests.factories import LeadFactory, OfferFactory
 
 # Four-factor leads and their scores, added up from leads/scoring/templates.py:
@@ -37,17 +37,6 @@ def _no_compiled_model_from_another_test() -> Iterator[None]:
     _compiled.cache_clear()
     yield
     _compiled.cache_clear()
-
-
-def _four_factor_offer(tenant: Tenant) -> tuple[int, Offer]:
-    offer = OfferFactory(workspace=tenant.workspace)
-    created = tenant.client.post("/api/scoring-models/", {"name": "Four", "template": "budget_size_industry_urgency"},
-                                 format="json")
-    assert created.status_code == 201
-    model_id = created.json()["id"]
-    assert tenant.client.patch(f"/api/offer/{offer.pk}/", {"scoring_model": model_id},
-                               format="json").status_code == 200
-    return model_id, offer
 
 
 def _calculate(tenant: Tenant, lead: Lead, offer: Offer | None = None, prefix: str = "/api") -> dict[str, Any]:
@@ -90,7 +79,7 @@ def _set_stage(tenant: Tenant, lead: Lead, stage: str | None) -> Any:
 
 @pytest.mark.django_db
 def test_calculate_scores_one_lead_now(tenant: Tenant) -> None:
-    model_id, offer = _four_factor_offer(tenant)
+    model_id, offer = four_factor_offer(tenant)
     lead = LeadFactory(workspace=tenant.workspace, name="Bo Li", **MID_LEAD)
     body = _calculate(tenant, lead, offer)
     assert set(body) == LEAD_SCORE_KEYS
@@ -109,7 +98,7 @@ def test_calculate_scores_one_lead_now(tenant: Tenant) -> None:
 
 @pytest.mark.django_db
 def test_a_second_calculate_records_the_change(tenant: Tenant) -> None:
-    _, offer = _four_factor_offer(tenant)
+    _, offer = four_factor_offer(tenant)
     lead = LeadFactory(workspace=tenant.workspace, **MID_LEAD)
     first = _calculate(tenant, lead, offer)
     patched = tenant.client.patch(f"/api/leads/{lead.pk}/", {"attributes": {**MID_LEAD["attributes"],
@@ -183,7 +172,7 @@ def test_calculate_needs_an_offer(tenant: Tenant) -> None:
 
 @pytest.mark.django_db
 def test_bulk_calculate_rescores_the_given_leads(tenant: Tenant) -> None:
-    model_id, offer = _four_factor_offer(tenant)
+    model_id, offer = four_factor_offer(tenant)
     top = LeadFactory(workspace=tenant.workspace, **TOP_LEAD)
     mid = LeadFactory(workspace=tenant.workspace, **MID_LEAD)
     other = LeadFactory(workspace=tenant.workspace, **BLANK_LEAD)
@@ -207,7 +196,7 @@ def test_bulk_calculate_rescores_the_given_leads(tenant: Tenant) -> None:
 
 @pytest.mark.django_db
 def test_bulk_calculate_everything(tenant: Tenant) -> None:
-    _, offer = _four_factor_offer(tenant)
+    _, offer = four_factor_offer(tenant)
     leads = [LeadFactory(workspace=tenant.workspace, **fields) for fields in (TOP_LEAD, MID_LEAD, BLANK_LEAD)]
     _calculate(tenant, leads[0], offer)
     response = tenant.client.post("/api/lead-scores/bulk_calculate/", {"recalculate_all": True}, format="json")
@@ -253,7 +242,7 @@ def test_bulk_calculate_with_unknown_lead_ids_is_400(tenant: Tenant) -> None:
 
 @pytest.mark.django_db
 def test_history_is_newest_first_with_causes(tenant: Tenant) -> None:
-    _, offer = _four_factor_offer(tenant)
+    _, offer = four_factor_offer(tenant)
     lead = LeadFactory(workspace=tenant.workspace, **MID_LEAD)
     _score_all(tenant)
     tenant.client.patch(f"/api/leads/{lead.pk}/", {"industry": "Software"}, format="json")
@@ -312,7 +301,7 @@ DISTRIBUTION_LEADS = [
 
 @pytest.mark.django_db
 def test_distribution_counts_buckets_intents_and_stages(tenant: Tenant) -> None:
-    _, offer = _four_factor_offer(tenant)
+    _, offer = four_factor_offer(tenant)
     with CaptureQueriesContext(connection) as empty_queries:
         empty = tenant.client.get(f"/api/lead-scores/distribution/?offer={offer.pk}")
     assert empty.json() == {"offer": offer.pk, "total": 0, "average": None, "buckets": [
@@ -365,7 +354,7 @@ def test_distribution_input_errors(tenant: Tenant, query: str, status: int, code
 
 @pytest.mark.django_db
 def test_set_stage_by_hand_survives_a_rescore(tenant: Tenant) -> None:
-    _, offer = _four_factor_offer(tenant)
+    _, offer = four_factor_offer(tenant)
     lead = LeadFactory(workspace=tenant.workspace, **MID_LEAD)
     first = _calculate(tenant, lead, offer)
     assert first["qualification_stage"] == "mql"
@@ -388,7 +377,7 @@ def test_set_stage_by_hand_survives_a_rescore(tenant: Tenant) -> None:
 
 @pytest.mark.django_db
 def test_set_stage_null_hands_the_stage_back_to_the_criteria(tenant: Tenant) -> None:
-    _, offer = _four_factor_offer(tenant)
+    _, offer = four_factor_offer(tenant)
     lead = LeadFactory(workspace=tenant.workspace, **MID_LEAD)
     _calculate(tenant, lead, offer)
     assert _set_stage(tenant, lead, "sql").status_code == 200
@@ -405,7 +394,7 @@ def test_set_stage_null_hands_the_stage_back_to_the_criteria(tenant: Tenant) -> 
 
 @pytest.mark.django_db
 def test_set_stage_errors(tenant: Tenant) -> None:
-    _, offer = _four_factor_offer(tenant)
+    _, offer = four_factor_offer(tenant)
     lead = LeadFactory(workspace=tenant.workspace, **MID_LEAD)
     unscored = _set_stage(tenant, lead, "sql")
     assert (unscored.status_code, unscored.json()) == (404, {"error": NO_SCORE_YET, "code": "no_score",
@@ -427,7 +416,7 @@ def test_set_stage_errors(tenant: Tenant) -> None:
 
 @pytest.mark.django_db
 def test_a_patched_lead_is_stale_and_the_next_run_redoes_only_it(tenant: Tenant) -> None:
-    _, offer = _four_factor_offer(tenant)
+    _, offer = four_factor_offer(tenant)
     top = LeadFactory(workspace=tenant.workspace, **TOP_LEAD)
     mid = LeadFactory(workspace=tenant.workspace, **MID_LEAD)
     _score_all(tenant)
@@ -449,7 +438,7 @@ def test_a_patched_lead_is_stale_and_the_next_run_redoes_only_it(tenant: Tenant)
 
 @pytest.mark.django_db
 def test_a_patched_offer_makes_all_its_scores_stale(tenant: Tenant) -> None:
-    _, offer = _four_factor_offer(tenant)
+    _, offer = four_factor_offer(tenant)
     other = OfferFactory(workspace=tenant.workspace, name="Other offer")
     leads = [LeadFactory(workspace=tenant.workspace, **fields) for fields in (TOP_LEAD, MID_LEAD)]
     _score_all(tenant, {"offer": offer.pk})
@@ -467,7 +456,7 @@ def test_a_patched_offer_makes_all_its_scores_stale(tenant: Tenant) -> None:
 
 @pytest.mark.django_db
 def test_a_rule_added_to_the_default_model_makes_its_scores_stale(tenant: Tenant) -> None:
-    _, four_factor = _four_factor_offer(tenant)
+    _, four_factor = four_factor_offer(tenant)
     by_default = OfferFactory(workspace=tenant.workspace, name="Default-scored")
     lead = LeadFactory(workspace=tenant.workspace, **TOP_LEAD)
     _calculate(tenant, lead, four_factor)
@@ -486,7 +475,7 @@ def test_a_rule_added_to_the_default_model_makes_its_scores_stale(tenant: Tenant
 
 @pytest.mark.django_db
 def test_a_reupload_makes_only_the_changed_lead_stale(tenant: Tenant) -> None:
-    _, offer = _four_factor_offer(tenant)
+    _, offer = four_factor_offer(tenant)
     header = "name,company,industry,budget,company_size,urgency\n"
     first = header + "Ava Chen,Loopline,Software,60.000 €,600,Sofort\nBo Li,Foo,Retail,20k,150,diese Woche\n"
     upload = tenant.client.post("/api/leads/upload/", {"file": io.BytesIO(first.encode())}, format="multipart")
@@ -516,7 +505,7 @@ def test_a_reupload_makes_only_the_changed_lead_stale(tenant: Tenant) -> None:
 
 @pytest.mark.django_db
 def test_lead_score_alias_paths_answer_like_the_canonical_ones(tenant: Tenant) -> None:
-    _, offer = _four_factor_offer(tenant)
+    _, offer = four_factor_offer(tenant)
     lead = LeadFactory(workspace=tenant.workspace, **MID_LEAD)
     canonical = _calculate(tenant, lead, offer)
     alias = _calculate(tenant, lead, offer, prefix="/api/lead-qualification")

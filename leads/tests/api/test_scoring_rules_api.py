@@ -18,7 +18,7 @@ from leads.scoring.operators import (
     VALUE_TOO_LONG,
 )
 from leads.services.scoring_models import _compiled
-from leads.tests.conftest import Tenant
+from leads.tests.conftest import Tenant, four_factor_offer
 from leads.tests.factories import LeadFactory, OfferFactory
 
 RULE_KEYS = {"id", "model", "name", "rule_type", "field_name", "operator", "value", "points", "priority",
@@ -52,17 +52,6 @@ def _create_rule(tenant: Tenant, **fields: Any) -> dict[str, Any]:
     response = tenant.client.post("/api/scoring-rules/", payload, format="json")
     assert response.status_code == 201, response.content
     return response.json()
-
-
-def _four_factor_offer(tenant: Tenant) -> tuple[int, Offer]:
-    offer = OfferFactory(workspace=tenant.workspace)
-    created = tenant.client.post("/api/scoring-models/", {"name": "Four", "template": "budget_size_industry_urgency"},
-                                 format="json")
-    assert created.status_code == 201
-    model_id = created.json()["id"]
-    assert tenant.client.patch(f"/api/offer/{offer.pk}/", {"scoring_model": model_id},
-                               format="json").status_code == 200
-    return model_id, offer
 
 
 def _calculate(tenant: Tenant, lead: Lead, offer: Offer) -> dict[str, Any]:
@@ -109,7 +98,7 @@ def test_rule_without_model_lands_on_the_default_and_bumps_its_version(tenant: T
 
 @pytest.mark.django_db
 def test_rule_on_a_named_model(tenant: Tenant) -> None:
-    model_id, _ = _four_factor_offer(tenant)
+    model_id, _ = four_factor_offer(tenant)
     body = _create_rule(tenant, model=model_id)
     assert body["model"] == model_id
     assert ScoringModel.objects.get(pk=model_id).version == 2
@@ -140,7 +129,7 @@ def test_update_and_delete_a_rule_bump_the_version(tenant: Tenant) -> None:
 @pytest.mark.django_db
 def test_moving_a_rule_to_another_model_bumps_both(tenant: Tenant) -> None:
     default = _default(tenant)
-    model_id, _ = _four_factor_offer(tenant)
+    model_id, _ = four_factor_offer(tenant)
     rule = _create_rule(tenant)
     assert ScoringModel.objects.get(pk=default.pk).version == 2
     moved = tenant.client.patch(f"/api/scoring-rules/{rule['id']}/", {"model": model_id}, format="json")
@@ -248,7 +237,7 @@ def test_rule_alias_path_answers_like_the_canonical_one(tenant: Tenant) -> None:
 
 @pytest.mark.django_db
 def test_test_rule_on_a_matching_and_a_non_matching_lead(tenant: Tenant) -> None:
-    model_id, _ = _four_factor_offer(tenant)
+    model_id, _ = four_factor_offer(tenant)
     rule = ScoringRule.objects.get(model_id=model_id, name="Budget over 50k")
     detail = tenant.client.get(f"/api/scoring-rules/{rule.pk}/").json()
     top = LeadFactory(workspace=tenant.workspace, **TOP_LEAD)
@@ -267,7 +256,7 @@ def test_test_rule_on_a_matching_and_a_non_matching_lead(tenant: Tenant) -> None
 
 @pytest.mark.django_db
 def test_test_rule_of_a_knockout_awards_nothing_but_applies(tenant: Tenant) -> None:
-    model_id, _ = _four_factor_offer(tenant)
+    model_id, _ = four_factor_offer(tenant)
     knockout = _create_rule(tenant, model=model_id, name="Competitor", field_name="company", operator="equals",
                             value="Rival Corp", points=0, knockout=True)
     rival = LeadFactory(workspace=tenant.workspace, company="Rival Corp")
@@ -303,7 +292,7 @@ def test_test_rule_input(tenant: Tenant, payload: dict, status: int, code: str) 
 
 @pytest.mark.django_db
 def test_negative_points_lower_the_score(tenant: Tenant) -> None:
-    model_id, offer = _four_factor_offer(tenant)
+    model_id, offer = four_factor_offer(tenant)
     lead = LeadFactory(workspace=tenant.workspace, **MID_LEAD)
     assert _calculate(tenant, lead, offer)["score"] == MID_SCORE
     _create_rule(tenant, model=model_id, name="Retail penalty", rule_type="penalty", field_name="industry",
@@ -319,7 +308,7 @@ def test_negative_points_lower_the_score(tenant: Tenant) -> None:
 
 @pytest.mark.django_db
 def test_a_group_floor_limits_what_negative_rules_take(tenant: Tenant) -> None:
-    model_id, offer = _four_factor_offer(tenant)
+    model_id, offer = four_factor_offer(tenant)
     caps = tenant.client.get(f"/api/scoring-models/{model_id}/").json()["group_caps"]
     patched = tenant.client.patch(f"/api/scoring-models/{model_id}/",
                                   {"group_caps": {**caps, "penalty": {"min_points": -10}}}, format="json")
@@ -335,7 +324,7 @@ def test_a_group_floor_limits_what_negative_rules_take(tenant: Tenant) -> None:
 
 @pytest.mark.django_db
 def test_negative_points_never_take_a_score_below_zero(tenant: Tenant) -> None:
-    model_id, offer = _four_factor_offer(tenant)
+    model_id, offer = four_factor_offer(tenant)
     _create_rule(tenant, model=model_id, name="No budget", field_name="budget", operator="is_empty", points=-50)
     lead = LeadFactory(workspace=tenant.workspace, industry="Retail", attributes={})
     body = _calculate(tenant, lead, offer)
@@ -346,7 +335,7 @@ def test_negative_points_never_take_a_score_below_zero(tenant: Tenant) -> None:
 
 @pytest.mark.django_db
 def test_a_knockout_rule_disqualifies(tenant: Tenant) -> None:
-    model_id, offer = _four_factor_offer(tenant)
+    model_id, offer = four_factor_offer(tenant)
     lead = LeadFactory(workspace=tenant.workspace, company="Rival Corp", **TOP_LEAD)
     assert _calculate(tenant, lead, offer)["score"] == 100
     knockout = _create_rule(tenant, model=model_id, name="Competitor", field_name="company", operator="equals",

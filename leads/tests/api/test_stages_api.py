@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from leads.models import Lead, Offer, QualificationStage, Score
+from leads.models import Lead, QualificationStage, Score
 from leads.services.scoring_models import DUPLICATE_STAGE, RESERVED_STAGE, _compiled
-from leads.tests.conftest import Tenant
-from leads.tests.factories import LeadFactory, OfferFactory
+from leads.tests.conftest import Tenant, four_factor_offer
+from leads.tests.factories import LeadFactory
 
 TOP_LEAD = {"industry": "Software", "attributes": {"budget": "60.000 €", "company_size": "600", "urgency": "Sofort"}}
 MID_LEAD = {"industry": "Retail", "attributes": {"budget": "20k", "company_size": "150", "urgency": "diese Woche"}}
@@ -49,16 +49,6 @@ def _stages(tenant: Tenant, prefix: str = "/api") -> dict[str, Any]:
 
 def _stage_id(tenant: Tenant, key: str) -> int:
     return next(s["id"] for s in _stages(tenant)["results"] if s["stage"] == key)
-
-
-def _four_factor_offer(tenant: Tenant) -> Offer:
-    offer = OfferFactory(workspace=tenant.workspace)
-    created = tenant.client.post("/api/scoring-models/", {"name": "Four", "template": "budget_size_industry_urgency"},
-                                 format="json")
-    assert created.status_code == 201
-    assert tenant.client.patch(f"/api/offer/{offer.pk}/", {"scoring_model": created.json()["id"]},
-                               format="json").status_code == 200
-    return offer
 
 
 def _score_all(tenant: Tenant, *, rescore: bool = False) -> dict[str, Any]:
@@ -157,7 +147,7 @@ def test_invalid_stages_are_400(tenant: Tenant, fields: dict, details: dict) -> 
 
 @pytest.mark.django_db
 def test_scored_leads_carry_their_stage_and_results_filter_by_it(tenant: Tenant) -> None:
-    _four_factor_offer(tenant)
+    four_factor_offer(tenant)
     top = LeadFactory(workspace=tenant.workspace, **TOP_LEAD)
     mid = LeadFactory(workspace=tenant.workspace, **MID_LEAD)
     blank = LeadFactory(workspace=tenant.workspace, **BLANK_LEAD)
@@ -175,7 +165,7 @@ def test_scored_leads_carry_their_stage_and_results_filter_by_it(tenant: Tenant)
 
 @pytest.mark.django_db
 def test_required_fields_hold_a_lead_back(tenant: Tenant) -> None:
-    _four_factor_offer(tenant)
+    four_factor_offer(tenant)
     assert _create(tenant, name="Hot", stage="hot", order=30, minimum_score=90,
                    required_fields=["email", "attributes.budget"]).status_code == 201
     with_email = LeadFactory(workspace=tenant.workspace, email="ava@example.com", **TOP_LEAD)
@@ -187,7 +177,7 @@ def test_required_fields_hold_a_lead_back(tenant: Tenant) -> None:
 
 @pytest.mark.django_db
 def test_stages_move_forward_only_unless_a_stage_says_otherwise(tenant: Tenant) -> None:
-    _four_factor_offer(tenant)
+    four_factor_offer(tenant)
     mid = LeadFactory(workspace=tenant.workspace, **MID_LEAD)
     _score_all(tenant)
     mql = _stage_id(tenant, "mql")
@@ -207,7 +197,7 @@ def test_stages_move_forward_only_unless_a_stage_says_otherwise(tenant: Tenant) 
 
 @pytest.mark.django_db
 def test_deleted_and_inactive_stages_no_longer_count(tenant: Tenant) -> None:
-    _four_factor_offer(tenant)
+    four_factor_offer(tenant)
     top = LeadFactory(workspace=tenant.workspace, **TOP_LEAD)
     _score_all(tenant)
     assert _stage_of(tenant, top) == "sql"
@@ -223,7 +213,7 @@ def test_deleted_and_inactive_stages_no_longer_count(tenant: Tenant) -> None:
 
 @pytest.mark.django_db
 def test_renaming_a_stage_leaves_scores_fresh(tenant: Tenant) -> None:
-    _four_factor_offer(tenant)
+    four_factor_offer(tenant)
     top = LeadFactory(workspace=tenant.workspace, **TOP_LEAD)
     _score_all(tenant)
     response = tenant.client.patch(f"/api/qualification-criteria/{_stage_id(tenant, 'sql')}/",
