@@ -341,6 +341,12 @@ class ResultFilters:
         return match or None
 
 
+def _offer_check(*, workspace: Workspace, offer: Offer) -> None:
+    """404 for an offer of another workspace: the readers below filter by offer alone."""
+    if offer.workspace_id != workspace.pk:
+        raise LeadsError(UNKNOWN_OFFER.format(id=offer.pk), code="unknown_offer", status_code=404)
+
+
 def _current_scores(*, workspace: Workspace, offer: Offer, filters: ResultFilters) -> QuerySet[Score]:
     """Current scores for one offer with every filter but the text search.
 
@@ -348,8 +354,7 @@ def _current_scores(*, workspace: Workspace, offer: Offer, filters: ResultFilter
     offer's, so filtering by offer alone is the tenant filter — and lets the results index answer
     COUNT and the first page without touching the table.
     """
-    if offer.workspace_id != workspace.pk:
-        raise LeadsError(UNKNOWN_OFFER.format(id=offer.pk), code="unknown_offer", status_code=404)
+    _offer_check(workspace=workspace, offer=offer)
     scores = Score.objects.filter(offer=offer, is_current=True)
     if filters.intent:
         scores = scores.filter(intent=filters.intent)
@@ -384,8 +389,7 @@ def lead_outcome(*, lead: Lead) -> Outcome | None:
 def conversion_by_bucket(*, workspace: Workspace, offer: Offer) -> list[dict[str, Any]]:
     """Per score range of the offer's current scores, the leads with an outcome and the share won:
     whether higher scores really win more often (empty rates until outcomes exist)."""
-    if offer.workspace_id != workspace.pk:
-        raise LeadsError(UNKNOWN_OFFER.format(id=offer.pk), code="unknown_offer", status_code=404)
+    _offer_check(workspace=workspace, offer=offer)
     rows = Score.objects.filter(offer=offer, is_current=True, lead__outcome__isnull=False).values_list(
         "score", "lead__outcome__outcome")
     counts = [[0, 0] for _ in DISTRIBUTION_BUCKETS]
@@ -454,8 +458,7 @@ def _tally_groups(*, offer: Offer, filters: ResultFilters | None = None) -> list
 
 
 def _tally_count(*, workspace: Workspace, offer: Offer, filters: ResultFilters) -> int:
-    if offer.workspace_id != workspace.pk:
-        raise LeadsError(UNKNOWN_OFFER.format(id=offer.pk), code="unknown_offer", status_code=404)
+    _offer_check(workspace=workspace, offer=offer)
     return sum(row[3] for row in _tally_groups(offer=offer, filters=filters))
 
 
@@ -529,8 +532,7 @@ def score_distribution(*, workspace: Workspace, offer: Offer) -> dict[str, objec
     (stage, intent, score) answers all of it from the `score_distribution` index alone, which holds
     exactly those columns for current scores: no row of the table is read.
     """
-    if offer.workspace_id != workspace.pk:
-        raise LeadsError(UNKNOWN_OFFER.format(id=offer.pk), code="unknown_offer", status_code=404)
+    _offer_check(workspace=workspace, offer=offer)
     if score_tally_available(connection):
         groups: Any = _tally_groups(offer=offer)
     else:
