@@ -327,11 +327,8 @@ def _aggregates_update(workspace: Workspace, events: list[tuple[int, str, Any, s
         for days in daily.values():  # the window slides: forget days nobody can read
             for day in [d for d in days if int(d) < oldest_day]:
                 del days[day]
-        if len(items) == 1:
-            first = last = items[0][1]
-        else:
-            first = min(item[1] for item in items)
-            last = max(item[1] for item in items)
+        first = min(item[1] for item in items)
+        last = max(item[1] for item in items)
         if known is None:
             inserts.append((lead_id, workspace.pk, _json_text(counts), _json_text(last_at), _json_text(daily),
                             first, last, stamp))
