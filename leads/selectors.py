@@ -94,18 +94,22 @@ def leads_in_order(*, ids: list[int]) -> list[Lead]:
 # The index only finds those leads without reading every lead (leads.search_index).
 #
 # How a page is read depends on how many leads hold the term, so each search first asks (cheaply,
-# counting the index's matches up to a bound; PostgreSQL asks its planner). Measured at a million
-# leads on SQLite (bench/results/search-1m.md):
-# - few (at most SEARCH_DRIVE_MAX; a non-ASCII term's candidates up to SEARCH_INDEX_PAGE_MAX): start
-#   from the index's matches, read each one's row or score and sort them. That costs 8-16 µs a
-#   match (a random read of a wide row each): 200-400 ms for a term in 24,000 leads, so only for a
-#   few thousand; walking the order instead would read most of the index for a page of a rare term.
-# - more: walk the page's order index (the page's LIMIT stops the walk; a keyset page seeks first)
-#   and test each row, by its text (`icontains`, about 1.4 µs a row) near the start, where a page
-#   of a term in 2% of the leads is met within ~2,500 rows, or, for a deep OFFSET page of a term in
-#   at most SEARCH_PROBE_MAX leads, by its id against the matches' ids, `id IN (SELECT rowid FROM
+# counting the index's matches up to a bound; PostgreSQL asks its planner), then takes the cheapest
+# of three plans (`search_plan_choice`; costs measured at a million leads on SQLite, see
+# bench/results/search-1m.md):
+# - DRIVE: start from the index's matches, read what the order needs of each and sort them. Scores
+#   by score read only the `score_lead` index (lead, offer, is_current, score, intent, stage): about
+#   1.2 µs a match, 30 ms for a term in 24,000 leads at any page depth. Anything that needs the row
+#   (the lead list's order, a score's other columns) reads a wide row at a random place: 8-16 µs a
+#   match. A non-ASCII term's matches are only candidates (the text test keeps LIKE's answer, maybe
+#   none of them): walking for them could read the whole order, so they are sorted as long as they
+#   are not too many.
+# - SCAN: walk the page's order index (the page's LIMIT stops the walk; a keyset page seeks first)
+#   and test each row by its text (`icontains`, about 1.4 µs a row). Near the start a page of a term
+#   in 2% of the leads is met within ~2,500 rows; an OFFSET page walks as many rows as it skips.
+# - PROBE: the same walk testing each row's id against the matches' ids, `id IN (SELECT rowid FROM
 #   fts …)`, which SQLite collects once into a temporary index (about 0.5 µs a match) and probes
-#   (about 0.3 µs a row). An OFFSET page walks as many rows as it skips.
+#   (about 0.3 µs a row).
 # - a term under 3 characters has no trigram: always the walk testing the text.
 # Counts go through the same filters (`id IN (matches)` with the workspace seeks the workspace
 # index per match, about 1.5 µs each); the lead list's count of a search alone comes from the
@@ -115,11 +119,34 @@ _FTS_MATCH_SQL = f"SELECT rowid FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH %
 _FTS_COUNT_SQL = f"SELECT count(*) FROM (SELECT 1 FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH %s LIMIT %s)"
 #: PostgreSQL: a term its planner expects in at most this many leads starts from the pg_trgm matches.
 SEARCH_INDEX_PAGE_MAX = 50_000
-#: SQLite: the bounds between the three plans above (a term's matches in every workspace).
-SEARCH_DRIVE_MAX = 2_000
+#: SQLite: the most matches a page sorts (DRIVE), and the most the plan choice counts: a term in more
+#: leads (of every workspace) is walked, testing the text (SCAN).
+SEARCH_DRIVE_MAX = 100_000
 SEARCH_PROBE_MAX = 100_000
+#: What each plan costs, in µs (see above): a match sorted from the covering index or from its row; a
+#: row walked testing its text; a match collected, and a row walked probing the collected ids.
+DRIVE_INDEX_US = 1.2
+DRIVE_ROW_US = 10.0
+SCAN_ROW_US = 1.4
+PROBE_MATCH_US = 0.5
+PROBE_ROW_US = 0.3
+#: The rows a page shows, for the plan choice (the API's pages are 50 or fewer, mostly).
+SEARCH_PAGE_ROWS = 50
 _LEADS_SPAN_SQL = "SELECT coalesce((SELECT max(id) FROM leads_lead) - (SELECT min(id) FROM leads_lead) + 1, 0)"
 DRIVE, PROBE, SCAN = "drive", "probe", "scan"
+
+
+def search_plan_choice(*, matches: int, leads: int, skip: int, drive_us: float) -> str:
+    """The cheapest plan for a page that skips `skip` rows (its OFFSET) of a term in `matches` of
+    `leads` leads, when sorting a match costs `drive_us`: a pure estimate, assuming the matches are
+    spread evenly through the order (the walk meets one every leads/matches rows)."""
+    if matches <= 0:
+        return DRIVE  # nothing to sort: the index answers at once
+    walked = (skip + SEARCH_PAGE_ROWS) * max(leads, matches) / matches
+    costs = {SCAN: SCAN_ROW_US * walked, PROBE: PROBE_MATCH_US * matches + PROBE_ROW_US * walked}
+    if matches <= SEARCH_DRIVE_MAX:
+        costs[DRIVE] = drive_us * matches
+    return min(costs, key=lambda plan: costs[plan])
 
 
 def _lead_matches(term: str, *, prefix: str = "") -> Q:
@@ -134,41 +161,81 @@ def _fts_answers(term: str) -> bool:
     return connection.vendor == "sqlite" and len(term) >= TRIGRAM
 
 
-def _search_plan(term: str, *, skip: int = 0) -> str:
+#: SQLite: the index's match counts a request has asked for, by term and database state (a page
+#: asks up to three times: its plan, whether to bound its count, the count's own plan). Emptied at
+#: each request's start (`index_matches_forget`), so every request pays for its own.
+_index_matches_seen: dict[tuple[str, str, int, int], int] = {}
+_INDEX_MATCHES_SEEN_MAX = 64
+
+
+def index_matches_forget(**_: Any) -> None:
+    _index_matches_seen.clear()
+
+
+def _index_matches(term: str) -> int:
+    """About how many leads (of every workspace) contain `term`, cheaply: SQLite counts the index's
+    matches up to SEARCH_PROBE_MAX + 1 (the count stops there, so a term in every lead costs a
+    bounded read: about 25 ms at a million); PostgreSQL asks its planner, whose estimate for a LIKE
+    pattern comes from the column statistics (planning only, no rows read). A term of 3 characters
+    or more."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            # The same count while no connection has written since: data_version moves when another
+            # connection commits, total_changes when this one writes.
+            cursor.execute("PRAGMA data_version")
+            key = (connection.alias, term, int(cursor.fetchone()[0]), connection.connection.total_changes)
+            if key not in _index_matches_seen:
+                cursor.execute(_FTS_COUNT_SQL, [fts_phrase(term), SEARCH_PROBE_MAX + 1])
+                if len(_index_matches_seen) >= _INDEX_MATCHES_SEEN_MAX:
+                    _index_matches_seen.clear()
+                _index_matches_seen[key] = int(cursor.fetchone()[0])
+            return _index_matches_seen[key]
+        sql, params = Lead.objects.filter(_lead_matches(term)).values("pk").query.sql_with_params()
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def _search_plan(term: str, *, skip: int = 0, drive_us: float = DRIVE_ROW_US) -> str:
     """How a page that skips `skip` rows (its OFFSET) finds the leads that contain `term`: DRIVE,
     PROBE or SCAN (see above). Only picks a plan: every plan answers the same rows.
 
-    SQLite counts the index's matches (of every workspace) up to SEARCH_PROBE_MAX + 1: the count
-    stops there, so a term in every lead costs a bounded read. Between the bounds, a page near the
-    start is met within a few rows of the walk, where collecting the matches' ids first costs about
-    0.5 µs each: PROBE only pays once the walk is long, past about m²/2N skipped rows (m matches of
-    N leads; a probe saves about 1 µs per walked row against the text test). A non-ASCII term's
-    matches are only candidates (the text test keeps LIKE's answer, maybe none of them): walking for
-    them could read the whole order, so they are sorted as long as they are not too many.
-    PostgreSQL asks its planner, whose estimate for a LIKE pattern comes from the column
-    statistics: planning only, no rows read.
+    A term in more than SEARCH_PROBE_MAX leads (SQLite) is walked (SCAN); below that,
+    `search_plan_choice` weighs the three. PostgreSQL starts from the pg_trgm matches when its
+    planner expects at most SEARCH_INDEX_PAGE_MAX of them.
     """
-    if len(term) < TRIGRAM:
+    if len(term) < TRIGRAM or connection.vendor not in ("sqlite", "postgresql"):
+        return SCAN
+    matches = _index_matches(term)
+    if connection.vendor == "postgresql":
+        return DRIVE if matches <= SEARCH_INDEX_PAGE_MAX else SCAN
+    if not term.isascii() and matches <= SEARCH_INDEX_PAGE_MAX:
+        return DRIVE
+    if matches > SEARCH_PROBE_MAX:
         return SCAN
     with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute(_FTS_COUNT_SQL, [fts_phrase(term), SEARCH_PROBE_MAX + 1])
-            matches = int(cursor.fetchone()[0])
-            if matches <= SEARCH_DRIVE_MAX or (not term.isascii() and matches <= SEARCH_INDEX_PAGE_MAX):
-                return DRIVE
-            if matches > SEARCH_PROBE_MAX:
-                return SCAN
-            # About N, from the table's two ends (one min() or max() per SELECT: each is then a single seek).
-            cursor.execute(_LEADS_SPAN_SQL)
-            leads = int(cursor.fetchone()[0])
-            return PROBE if 2 * skip * leads >= matches * matches else SCAN
-        if connection.vendor == "postgresql":
-            sql, params = Lead.objects.filter(_lead_matches(term)).values("pk").query.sql_with_params()
-            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-            plan = cursor.fetchone()[0]
-            plan = json.loads(plan) if isinstance(plan, str) else plan
-            return DRIVE if int(plan[0]["Plan"]["Plan Rows"]) <= SEARCH_INDEX_PAGE_MAX else SCAN
-    return SCAN
+        # About N, from the table's two ends (one min() or max() per SELECT: each is then a single seek).
+        cursor.execute(_LEADS_SPAN_SQL)
+        leads = int(cursor.fetchone()[0])
+    return search_plan_choice(matches=matches, leads=leads, skip=skip, drive_us=drive_us)
+
+
+#: A list searched for a term in very many leads counts its rows only this far (the API's
+#: `count_exact: false`; `count=exact` counts them all, the dashboard in a second request).
+SEARCH_COUNT_BOUND = 10_000
+
+
+def search_count_costly(terms: Sequence[str]) -> bool:
+    """Whether counting every lead that contains all of `terms` costs more than a page: when each
+    term is under 3 characters (no trigram: every lead's text is read) or in more than
+    SEARCH_PROBE_MAX leads by the index (SQLite; PostgreSQL: the planner expects more than
+    SEARCH_INDEX_PAGE_MAX). One term in fewer leads is enough: the count starts from its matches.
+    At a million leads on SQLite such a count took 0.6-1.1 s."""
+    if not terms or connection.vendor not in ("sqlite", "postgresql"):
+        return False
+    limit = SEARCH_PROBE_MAX if connection.vendor == "sqlite" else SEARCH_INDEX_PAGE_MAX
+    return all(len(term) < TRIGRAM or _index_matches(term) > limit for term in terms)
 
 
 def lead_search(term: str, *, through: str = "") -> Q:
@@ -235,13 +302,13 @@ def _lead_id_among(model: type[models.Model], field: str, leads: QuerySet[Lead])
 
 
 def _search_filter(terms: Sequence[str], *, model: type[models.Model], field: str,
-                   through: str = "", skip: int = 0) -> tuple[Q, bool]:
+                   through: str = "", skip: int = 0, drive_us: float = DRIVE_ROW_US) -> tuple[Q, bool]:
     """Rows of `model` whose lead (`field`, reached as `through`) contains every term, and whether
     the filter starts from the index's matches (the first term in few leads: DRIVE; the other terms
     are then tested on its matches only). Otherwise the caller's order is walked, and each term is
     tested by its ids in the index (PROBE) or by its text (SCAN)."""
     prefix = f"{through}__" if through else ""
-    plans = {term: _search_plan(term, skip=skip) for term in terms}
+    plans = {term: _search_plan(term, skip=skip, drive_us=drive_us) for term in terms}
     driver = next((term for term in terms if plans[term] == DRIVE), None)
     match = Q()
     for term in terms:
@@ -347,15 +414,25 @@ def _offer_check(*, workspace: Workspace, offer: Offer) -> None:
         raise LeadsError(UNKNOWN_OFFER.format(id=offer.pk), code="unknown_offer", status_code=404)
 
 
-def _current_scores(*, workspace: Workspace, offer: Offer, filters: ResultFilters) -> QuerySet[Score]:
+def _current_scores(*, workspace: Workspace, offer: Offer, filters: ResultFilters,
+                    by_lead: bool = False) -> QuerySet[Score]:
     """Current scores for one offer with every filter but the text search.
 
     The offer has already been checked to belong to the workspace, and a score's workspace is its
     offer's, so filtering by offer alone is the tenant filter — and lets the results index answer
     COUNT and the first page without touching the table.
+
+    `by_lead`: the rows will be found by their leads (a search's matches, DRIVE). SQLite would
+    then look each one up through the unique (lead, offer) index and read the row for its score;
+    written `offer_id + 0`, the offer is tested instead, and the `score_lead` index answers the
+    lookup, every filter and the sort without touching the table (30 ms against 115 ms for a term
+    in 24,000 leads at a million).
     """
     _offer_check(workspace=workspace, offer=offer)
-    scores = Score.objects.filter(offer=offer, is_current=True)
+    if by_lead and connection.vendor == "sqlite":
+        scores = Score.objects.alias(offer_tested=F("offer_id") + 0).filter(offer_tested=offer.pk, is_current=True)
+    else:
+        scores = Score.objects.filter(offer=offer, is_current=True)
     if filters.intent:
         scores = scores.filter(intent=filters.intent)
     if filters.stage is not None:
@@ -370,16 +447,20 @@ def _current_scores(*, workspace: Workspace, offer: Offer, filters: ResultFilter
 def score_results(*, workspace: Workspace, offer: Offer, filters: ResultFilters, skip: int = 0) -> QuerySet[Score]:
     """Current scores for one offer, best first, with their leads joined in (no N+1). `skip`: the
     OFFSET the page will have, which helps a text search pick its plan (only its speed)."""
-    scores = _current_scores(workspace=workspace, offer=offer, filters=filters).select_related("lead")
     ordering = RESULT_ORDERINGS[filters.ordering]
-    if (lead_filter := filters.lead_filter(prefix="lead__")) is not None:
-        scores = scores.filter(lead_filter)
+    lead_filter = filters.lead_filter(prefix="lead__")
+    match, from_index = Q(), False
     if filters.search:
-        match, from_index = _search_filter([filters.search], model=Score, field="lead", through="lead", skip=skip)
-        scores = scores.filter(match)
-        if from_index:
-            return scores.order_by(*_by_score_not_walked(ordering))
-    return scores.order_by(*ordering)
+        # Sorting a match by its score alone reads one index entry; any other order or a filter on
+        # the lead reads rows.
+        covered = filters.ordering in ("score", "-score") and lead_filter is None
+        match, from_index = _search_filter([filters.search], model=Score, field="lead", through="lead", skip=skip,
+                                           drive_us=DRIVE_INDEX_US if covered else DRIVE_ROW_US)
+    scores = _current_scores(workspace=workspace, offer=offer, filters=filters, by_lead=from_index)
+    scores = scores.select_related("lead").filter(match)
+    if lead_filter is not None:
+        scores = scores.filter(lead_filter)
+    return scores.order_by(*(_by_score_not_walked(ordering) if from_index else ordering))
 
 
 def lead_outcome(*, lead: Lead) -> Outcome | None:
@@ -428,8 +509,9 @@ def score_results_count(*, workspace: Workspace, offer: Offer, filters: ResultFi
     term = filters.search
     if score_results_count_cheap(filters):
         return _tally_count(workspace=workspace, offer=offer, filters=filters)
-    scores = _current_scores(workspace=workspace, offer=offer, filters=filters)
-    if term and _fts_answers(term):
+    indexed = bool(term) and _fts_answers(term)
+    scores = _current_scores(workspace=workspace, offer=offer, filters=filters, by_lead=indexed)
+    if indexed:
         scores = scores.filter(lead_search(term, through="lead"))
     elif term:
         matching_leads = Lead.objects.filter(workspace=workspace).filter(lead_search(term))
@@ -441,6 +523,23 @@ def score_results_count(*, workspace: Workspace, offer: Offer, filters: ResultFi
         scores = scores.filter(lead_id__in=Lead.objects.filter(workspace=workspace).filter(lead_filter)
                                .values("pk"))
     return scores.count()
+
+
+def score_results_count_bounded(*, workspace: Workspace, offer: Offer, filters: ResultFilters,
+                                bound: int | None = None) -> tuple[int, bool]:
+    """(rows of `score_results`, whether that is all of them): `score_results_count`, except for a
+    text search whose count is costly (`search_count_costly`), which counts the page's own walk
+    up to `bound` rows (about 15-45 ms at a million leads for a term in every third lead or more)."""
+    if filters.search and search_count_costly([filters.search]):
+        return count_bounded(score_results(workspace=workspace, offer=offer, filters=filters).values("pk"),
+                             bound=SEARCH_COUNT_BOUND if bound is None else bound)
+    return score_results_count(workspace=workspace, offer=offer, filters=filters), True
+
+
+def count_bounded(rows: QuerySet, *, bound: int) -> tuple[int, bool]:
+    """(rows counted up to `bound`, whether that is all of them): one more row tells."""
+    counted = rows[:bound + 1].count()
+    return (counted, True) if counted <= bound else (bound, False)
 
 
 def _tally_groups(*, offer: Offer, filters: ResultFilters | None = None) -> list[tuple[str, str, int, int]]:

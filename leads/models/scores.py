@@ -25,7 +25,8 @@ class Score(models.Model):
     """A lead's score against an offer. One row per (lead, offer) is current; older ones are history."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="scores")
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="scores")
+    # Indexed by `score_lead` below, which starts with the lead.
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="scores", db_index=False)
     # No index of its own: the partial results indexes below lead with offer. A plain one would tempt
     # SQLite into counting a million results through it, checking is_current row by row (4x slower).
     offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="scores", db_index=False)
@@ -79,6 +80,9 @@ class Score(models.Model):
             # Distribution and the stage filter: every column they read, so neither touches the table.
             models.Index(fields=["offer", "stage", "intent", "score"], condition=Q(is_current=True),
                          name="score_distribution"),
+            # A lead's scores (its history, the cascade), and a search's matches sorted by score:
+            # with every column a results filter or the sort reads, a match costs one index entry.
+            models.Index(fields=["lead", "offer", "is_current", "score", "intent", "stage"], name="score_lead"),
         ]
 
     def __str__(self) -> str:

@@ -69,19 +69,14 @@ def tricky(workspace: Workspace, other_tenant: Tenant) -> list[Lead]:
     return [LeadFactory(workspace=workspace, **fields) for fields in rows]
 
 
-# Each way a search page is read, forced by the bounds between them: (SEARCH_DRIVE_MAX, SEARCH_PROBE_MAX).
-PLANS = {"drive": (10**9, 10**9), "probe": (0, 10**9), "scan": (0, 0)}
-SEARCH_PLAN = selectors._search_plan
+# Each way a search page is read, forced: every plan must answer the same rows.
+PLANS = (selectors.DRIVE, selectors.PROBE, selectors.SCAN)
 
 
 def force_plan(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-    drive_max, probe_max = PLANS[name]
-    monkeypatch.setattr(selectors, "SEARCH_DRIVE_MAX", drive_max)
-    monkeypatch.setattr(selectors, "SEARCH_INDEX_PAGE_MAX", drive_max)
-    monkeypatch.setattr(selectors, "SEARCH_PROBE_MAX", probe_max)
-    # A first page probes only for a term in many leads (see selectors._search_plan): every term, here.
-    monkeypatch.setattr(selectors, "_search_plan", lambda term, *, skip=0: (
-        selectors.PROBE if name == "probe" and len(term) >= search_index.TRIGRAM else SEARCH_PLAN(term, skip=skip)))
+    # A term under 3 characters has no trigram: only the scan can answer it.
+    monkeypatch.setattr(selectors, "_search_plan", lambda term, **_: (
+        name if len(term) >= search_index.TRIGRAM else selectors.SCAN))
 
 
 @pytest.fixture(params=list(PLANS))
@@ -220,6 +215,85 @@ def test_results_search_through_the_api_stays_in_the_workspace(scored: Offer, te
     assert {row["id"] for row in theirs["results"]}.isdisjoint(mine) and theirs["count"] == len(mine)
     listed = tenant.client.get("/api/leads/?search=nimbus").json()
     assert {row["id"] for row in listed["results"]} == mine
+
+
+# --- counts a search stops early -------------------------------------------------------------------
+
+
+@pytest.fixture
+def many_nimbus(tenant: Tenant, other_tenant: Tenant) -> Offer:
+    """Seven leads of the workspace hold `nimbus` (and `li`), three do not; another workspace holds
+    the same text. Scored, through the API."""
+    for workspace in (tenant.workspace, other_tenant.workspace):
+        for n in range(7):
+            LeadFactory(workspace=workspace, company=f"Nimbus {n}", name=f"Li {n}")
+        for n in range(3):
+            LeadFactory(workspace=workspace, company="Other", name=f"Bob {n}", email="", role="", location="",
+                        industry="")
+    offer = OfferFactory(workspace=tenant.workspace)
+    OfferFactory(workspace=other_tenant.workspace)
+    for client in (tenant.client, other_tenant.client):
+        assert client.post("/api/leads/score/", {}, format="json").status_code == 200
+    return offer
+
+
+def walk(client: Any, url: str) -> tuple[list[dict[str, Any]], list[int]]:
+    """Every page of `url` by its `next` links: (the pages' bodies, the rows' ids)."""
+    bodies, ids = [], []
+    while url:
+        body = client.get(url).json()
+        bodies.append(body)
+        ids.extend(row["id"] for row in body["results"])
+        url = body["next"]
+    return bodies, ids
+
+
+@pytest.mark.parametrize("path", ["/api/leads/results/", "/api/leads/"])
+@pytest.mark.parametrize("term", ["nimbus", "li"])
+def test_a_costly_search_count_stops_at_its_bound(path: str, term: str, many_nimbus: Offer, tenant: Tenant,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A term in more leads than the index counts cheaply (here: more than 5; `li` has no trigram)
+    is counted only up to SEARCH_COUNT_BOUND (3): `count` is then a lower bound, `count_exact`
+    false, and `next` still leads to every row. The last page knows the whole count."""
+    monkeypatch.setattr(selectors, "SEARCH_PROBE_MAX", 5)
+    monkeypatch.setattr(selectors, "SEARCH_COUNT_BOUND", 3)
+    mine = scan(tenant.workspace, term)
+    assert len(mine) == 7
+    bodies, ids = walk(tenant.client, f"{path}?search={term}&page_size=2")
+    assert sorted(ids) == sorted(mine) and len(bodies) == 4
+    assert [(body["count"], body["count_exact"]) for body in bodies] == [(3, False), (5, False), (7, False), (7, True)]
+    exact = tenant.client.get(path, {"search": term, "page_size": 2, "count": "exact"}).json()
+    assert (exact["count"], exact["count_exact"]) == (7, True)
+    assert exact["next"] and "count=exact" in exact["next"]
+    past = tenant.client.get(path, {"search": term, "page_size": 2, "page": 5})
+    assert past.status_code == 404, past.content
+    assert tenant.client.get(path, {"search": term, "page_size": 2, "page": "last"}).json()["count"] == 7
+
+
+@pytest.mark.parametrize("path", ["/api/leads/results/", "/api/leads/"])
+def test_a_cheap_search_count_is_exact(path: str, many_nimbus: Offer, tenant: Tenant,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(selectors, "SEARCH_COUNT_BOUND", 3)  # the index counts 14 matches: at most 100,000
+    body = tenant.client.get(path, {"search": "nimbus", "page_size": 2}).json()
+    assert (body["count"], body["count_exact"]) == (7, True)
+    plain = tenant.client.get(path, {"page_size": 2}).json()
+    assert (plain["count"], plain["count_exact"]) == (10, True)
+
+
+def test_a_search_count_is_cheap_when_one_term_is_rare(many_nimbus: Offer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(selectors, "SEARCH_PROBE_MAX", 5)
+    assert selectors.search_count_costly(["li"]) and selectors.search_count_costly(["nimbus"])
+    assert selectors.search_count_costly(["nimbus", "li"])
+    assert not selectors.search_count_costly(["li", "nimbus 0"])  # in 2 leads: the count starts there
+    assert not selectors.search_count_costly(["zzz"]) and not selectors.search_count_costly([])
+
+
+@pytest.mark.parametrize("value", ["", "all", "EXACT", "1"])
+def test_count_accepts_exact_only(value: str, tenant: Tenant) -> None:
+    for path in ("/api/leads/results/", "/api/leads/", "/api/offer/"):
+        response = tenant.client.get(path, {"count": value})
+        assert response.status_code == 400, (path, response.content)
+        assert response.json()["details"] == {"count": [value]}
 
 
 # --- random text -------------------------------------------------------------------------------------

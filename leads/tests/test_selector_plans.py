@@ -37,21 +37,55 @@ def test_another_workspaces_lead_has_no_history(workspace: Workspace) -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("drive_max", "skip", "expected"), [(0, 10**6, "probe"), (0, 0, "scan"), (10**9, 0, "drive")])
-def test_a_search_page_picks_its_plan(workspace: Workspace, monkeypatch: pytest.MonkeyPatch, drive_max: int,
-                                      skip: int, expected: str) -> None:
-    """A term in few leads (at most SEARCH_DRIVE_MAX): its matches, sorted. In more: the page walks
-    the order's index (no sort of every match), testing each entry against the index's matches for a
-    deep OFFSET, or against the text near the start, where a page is met within a few rows."""
-    monkeypatch.setattr(selectors, "SEARCH_DRIVE_MAX", drive_max)
+@pytest.mark.parametrize("chosen", [selectors.DRIVE, selectors.PROBE, selectors.SCAN])
+def test_each_search_plan_reads_what_it_says(workspace: Workspace, monkeypatch: pytest.MonkeyPatch,
+                                             chosen: str) -> None:
+    """DRIVE starts from the index's matches and sorts them (a score's from the `score_lead` index
+    alone, no row read); PROBE and SCAN walk the order's index (no sort), testing each entry
+    against the index's matches (PROBE) or against the text (SCAN)."""
+    monkeypatch.setattr(selectors, "search_plan_choice", lambda **_: chosen)
     LeadFactory.create_batch(3, workspace=workspace, company="Nimbus Labs")
     offer = OfferFactory(workspace=workspace)
-    leads = selectors.leads_search(selectors.lead_list(workspace=workspace), terms=["nimbus"], skip=skip)
-    scores = selectors.score_results(workspace=workspace, offer=offer, filters=selectors.ResultFilters(search="nimbus"),
-                                     skip=skip)
-    for plan, index in ((_plan(leads), "lead_ws_created"), (_plan(scores), "score_current")):
-        if expected == "drive":
+    leads = selectors.leads_search(selectors.lead_list(workspace=workspace), terms=["nimbus"])
+    scores = selectors.score_results(workspace=workspace, offer=offer, filters=selectors.ResultFilters(search="nimbus"))
+    # The page's ids, as results read them (its rows are then read by id).
+    for plan, index in ((_plan(leads), "lead_ws_created"), (_plan(scores.values("pk")), "score_current")):
+        if chosen == selectors.DRIVE:
             assert "leads_lead_search VIRTUAL TABLE" in plan and "TEMP B-TREE FOR ORDER BY" in plan, plan
         else:
             assert f"INDEX {index}" in plan and "TEMP B-TREE" not in plan, plan
-            assert ("leads_lead_search VIRTUAL TABLE" in plan) == (expected == "probe"), plan
+            assert ("leads_lead_search VIRTUAL TABLE" in plan) == (chosen == selectors.PROBE), plan
+    if chosen == selectors.DRIVE:
+        assert "COVERING INDEX score_lead" in _plan(scores.values("pk"))
+
+
+MILLION = 1_000_000
+
+
+@pytest.mark.parametrize(("matches", "skip", "drive_us", "expected"), [
+    # A term in 2% of a million leads (`nimbus`): its first page is met within ~2,500 rows of the walk.
+    (24_000, 0, selectors.DRIVE_INDEX_US, selectors.SCAN),
+    (24_000, 0, selectors.DRIVE_ROW_US, selectors.SCAN),
+    # Its middle page: sorting every match by score from the index beats walking half the order...
+    (24_000, 12_000, selectors.DRIVE_INDEX_US, selectors.DRIVE),
+    # ...but not when each match is a row read (the lead list): then the walk probing the ids wins.
+    (24_000, 12_000, selectors.DRIVE_ROW_US, selectors.PROBE),
+    # A rare term: its matches, sorted, whatever the page.
+    (500, 0, selectors.DRIVE_ROW_US, selectors.DRIVE),
+    (10, 0, selectors.DRIVE_INDEX_US, selectors.DRIVE),
+    # No match at all: the index says so at once.
+    (0, 0, selectors.DRIVE_INDEX_US, selectors.DRIVE),
+    # A term in every tenth lead, page 2: the walk; deep, the sort from the index.
+    (100_000, 50, selectors.DRIVE_INDEX_US, selectors.SCAN),
+    (100_000, 40_000, selectors.DRIVE_INDEX_US, selectors.DRIVE),
+])
+def test_the_cheapest_search_plan_is_chosen(matches: int, skip: int, drive_us: float, expected: str) -> None:
+    assert selectors.search_plan_choice(matches=matches, leads=MILLION, skip=skip, drive_us=drive_us) == expected
+
+
+def test_a_term_in_more_leads_than_a_page_may_sort_is_never_sorted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(selectors, "SEARCH_DRIVE_MAX", 1_000)
+    assert selectors.search_plan_choice(matches=1_001, leads=MILLION, skip=500,
+                                        drive_us=selectors.DRIVE_INDEX_US) != selectors.DRIVE
+    assert selectors.search_plan_choice(matches=1_000, leads=MILLION, skip=500,
+                                        drive_us=selectors.DRIVE_INDEX_US) == selectors.DRIVE
