@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.apps import AppConfig
+from django.core.signals import request_started
 from django.db import connections
 from django.db.models.signals import post_migrate
 
@@ -13,7 +14,9 @@ class LeadsConfig(AppConfig):
         # Register the tasks with Celery in every process, so leads.queue can find them by name
         # (eager mode runs them in the web process itself).
         from leads import tasks  # noqa: F401
+        from leads.selectors import index_matches_forget
         post_migrate.connect(_beat_schedule_after_migrate, sender=self)
+        request_started.connect(index_matches_forget, dispatch_uid="leads.index_matches_forget")
 
 
 def _beat_schedule_after_migrate(*, using: str = "default", **kwargs: Any) -> None:

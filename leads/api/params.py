@@ -24,7 +24,14 @@ UNKNOWN_PARAMETERS = "Unknown query parameter(s): {unknown}. This endpoint reads
 BAD_ORDERING = "ordering must be one of {allowed} (several: comma-separated); got {value!r}."
 BAD_PAGE = "{name} must be a whole number from 1{upper}; got {value!r}."
 
-PAGE_PARAMS = ("page", "page_size")
+#: `count=exact`: count every row of a list whose count may stop early (leads.api.pagination).
+COUNT_PARAM = "count"
+PAGE_PARAMS = ("page", "page_size", COUNT_PARAM)
+BAD_COUNT = "count must be 'exact' (count every row, however many); got {value!r}."
+
+
+def count_exact_asked(request: Request) -> bool:
+    return request.query_params.get(COUNT_PARAM) == "exact"
 
 
 def format_param() -> str:
@@ -73,6 +80,9 @@ def check_ordering(value: str, allowed: Iterable[str]) -> None:
 
 
 def check_page_params(request: Request, *, max_page_size: int) -> None:
+    raw = request.query_params.get(COUNT_PARAM)
+    if raw is not None and raw != "exact":
+        raise LeadsError(BAD_COUNT.format(value=raw), code="invalid_parameter", details={COUNT_PARAM: [raw]})
     for name, upper in (("page", ""), ("page_size", f" to {max_page_size}")):
         raw = request.query_params.get(name)
         if raw is None or (name == "page" and raw == "last"):

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from leads import selectors
+from leads.api import params
 from leads.api import serializers as s
 from leads.api.schema import paginated
 from leads.api.views import (
@@ -198,7 +199,7 @@ class LeadScoreViewSet(WorkspaceScopedMixin, viewsets.GenericViewSet):
 
     serializer_class = s.LeadScoreSerializer
     filter_backends: list[Any] = []
-    action_query_params = {"history": ("lead_id", "offer", "page", "page_size"), "distribution": ("offer",)}
+    action_query_params = {"history": ("lead_id", "offer", *params.PAGE_PARAMS), "distribution": ("offer",)}
 
     def get_queryset(self):
         return selectors.score_results  # not used: every action reads through its own selector

@@ -84,12 +84,15 @@ _paginated: dict[type, type] = {}
 
 
 def paginated(serializer_class: type[serializers.Serializer]) -> type[serializers.Serializer]:
-    """The `{count, next, previous, results}` page of `serializer_class`, for actions that paginate
-    by hand (drf-yasg wraps only list views)."""
+    """The `{count, count_exact, next, previous, results}` page of `serializer_class`, for actions
+    that paginate by hand (drf-yasg wraps only list views)."""
     if serializer_class not in _paginated:
         name = serializer_class.__name__.removesuffix("Serializer")
         _paginated[serializer_class] = type(f"{name}PageSerializer", (serializers.Serializer,), {
             "count": serializers.IntegerField(),
+            "count_exact": serializers.BooleanField(
+                help_text="false: `count` is a lower bound (a text search in very many leads); `count=exact` counts "
+                          "every row"),
             "next": serializers.URLField(allow_null=True),
             "previous": serializers.URLField(allow_null=True),
             "results": serializer_class(many=True),

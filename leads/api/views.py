@@ -248,13 +248,21 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         ids = self.filter_queryset(self.get_queryset()).values_list("pk", flat=True)
         terms = LeadSearchFilter().get_search_terms(request)
-        counted: Any = ids
-        # A search alone (no other filter) can be counted by the search index.
-        if terms and set(request.query_params) <= SEARCH_ONLY_PARAMS:
-            count = selectors.lead_search_count(workspace=self.workspace, terms=terms)
-            if count is not None:
-                counted = CountedQuerySet(ids, lambda: count)
-        page_ids = self.paginate_queryset(counted)
+
+        def count() -> int:
+            # A search alone (no other filter) can be counted by the search index.
+            if terms and set(request.query_params) <= SEARCH_ONLY_PARAMS:
+                indexed = selectors.lead_search_count(workspace=self.workspace, terms=terms)
+                if indexed is not None:
+                    return indexed
+            return ids.count()
+
+        def bounded() -> tuple[int, bool]:
+            if selectors.search_count_costly(terms):
+                return selectors.count_bounded(ids, bound=selectors.SEARCH_COUNT_BOUND)
+            return count(), True
+
+        page_ids = self.paginate_queryset(CountedQuerySet(ids, count, bounded))
         page = selectors.leads_in_order(ids=list(ids) if page_ids is None else page_ids)
         data = self.get_serializer(page, many=True).data
         return Response(data) if page_ids is None else self.get_paginated_response(data)
@@ -393,8 +401,10 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
         offer, default, filters = self._results_query(request)
         scores = selectors.score_results(workspace=self.workspace, offer=offer, filters=filters,
                                          skip=page_skip(request))
-        counted = CountedQuerySet(scores.values_list("pk", flat=True), lambda: selectors.score_results_count(
-            workspace=self.workspace, offer=offer, filters=filters))
+        counted = CountedQuerySet(
+            scores.values_list("pk", flat=True),
+            lambda: selectors.score_results_count(workspace=self.workspace, offer=offer, filters=filters),
+            lambda: selectors.score_results_count_bounded(workspace=self.workspace, offer=offer, filters=filters))
         page_ids = self.paginate_queryset(counted)
         page = selectors.scores_in_order(ids=page_ids)
         response = self.get_paginated_response(s.ScoredLeadSerializer(page, many=True).data)

@@ -143,7 +143,7 @@ def test_unknown_parameters_are_refused_with_the_allowed_ones(tenant: Tenant, pa
 def test_lead_list_names_its_parameters(tenant: Tenant) -> None:
     allowed = tenant.client.get("/api/leads/?intent=High").json()["details"]["allowed"]
     assert allowed == ["name", "role", "company", "industry", "location", "email", "created_after",
-                       "created_before", "search", "ordering", "page", "page_size", "format"]
+                       "created_before", "search", "ordering", "page", "page_size", "count", "format"]
 
 
 @pytest.mark.django_db
