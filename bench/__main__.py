@@ -259,8 +259,8 @@ def measure_events(api: Api, sampler: TreeSampler, config: Config, size: int, da
         f"touched; peak RSS {ingest['peak_process_mb']} MB; the bodies were built (untimed) in "
         f"{ingest['client_build_seconds']:.1f} s")
     idle = phases.wait_idle(data_dir)
-    rescore = events.measure_rescore(api, sampler, touched=ingest["touched_leads"], score=default, leads=size,
-                                     timeout=phases.job_timeout(size) * 4)
+    rescore = events.measure_rescore(api, sampler, data_dir=data_dir, touched=ingest["touched_leads"],
+                                     score=default, leads=size, timeout=phases.job_timeout(size) * 4)
     log(f"events {size:,}: rescore of {rescore['rescored']:,} stale scores ({rescore['jobs']} runs) in "
         f"{rescore['seconds']:.1f} s, {rescore['ratio']:.2f}× a plain rescore of as many "
         f"({rescore['plain_seconds']:.1f} s; every lead in {rescore['plain_rescore_all_seconds']:.1f} s), "
