@@ -462,7 +462,7 @@ def _rule_value(value: Any) -> str:
 
 
 COUNT_BOUND_NOTE = ("¹ The page answered `count_exact: false`: a search whose count is costly counts its rows up "
-                    "to 10,000 (`count` a lower bound); the whole count shown here came from one unmeasured "
+                    "to 1,000 (`count` a lower bound); the whole count shown here came from one unmeasured "
                     "`count=exact` request, which placed the deep page.")
 
 

@@ -223,7 +223,7 @@ def _search_plan(term: str, *, skip: int = 0, drive_us: float = DRIVE_ROW_US) ->
 
 #: A list searched for a term in very many leads counts its rows only this far (the API's
 #: `count_exact: false`; `count=exact` counts them all, the dashboard in a second request).
-SEARCH_COUNT_BOUND = 10_000
+SEARCH_COUNT_BOUND = 1_000
 
 
 def search_count_costly(terms: Sequence[str]) -> bool:
@@ -528,8 +528,9 @@ def score_results_count(*, workspace: Workspace, offer: Offer, filters: ResultFi
 def score_results_count_bounded(*, workspace: Workspace, offer: Offer, filters: ResultFilters,
                                 bound: int | None = None) -> tuple[int, bool]:
     """(rows of `score_results`, whether that is all of them): `score_results_count`, except for a
-    text search whose count is costly (`search_count_costly`), which counts the page's own walk
-    up to `bound` rows (about 15-45 ms at a million leads for a term in every third lead or more)."""
+    text search whose count is costly (`search_count_costly`), which counts the page's own walk up
+    to `bound` rows (SEARCH_COUNT_BOUND): a few ms at a million leads for a term in every third lead
+    or more, where counting to 10,000 took 45-90 ms for `li`."""
     if filters.search and search_count_costly([filters.search]):
         return count_bounded(score_results(workspace=workspace, offer=offer, filters=filters).values("pk"),
                              bound=SEARCH_COUNT_BOUND if bound is None else bound)
