@@ -333,8 +333,9 @@ def _executions_for(pairs: list[tuple[Workflow, ScoreTransition]], now: datetime
     leads = Lead.objects.select_related("owner").in_bulk(lead_ids)
     offers = Offer.objects.in_bulk({row.offer_id for _, row in pairs if row.offer_id})
     keys = {(row.lead_id, row.offer_id) for _, row in pairs if row.offer_id}
+    # Unordered: Score's default order (best first) makes SQLite walk every score of the offer.
     scores = {(s.lead_id, s.offer_id): s for s in Score.objects.filter(
-        lead_id__in=lead_ids, offer_id__in={o for _, o in keys}, is_current=True)}
+        lead_id__in=lead_ids, offer_id__in={o for _, o in keys}, is_current=True).order_by()}
     executions = []
     for workflow, row in pairs:
         lead = leads.get(row.lead_id)
@@ -399,7 +400,8 @@ def transitions_dispatch(*, limit: int = DISPATCH_BATCH) -> int:
 def _start(workflow: Workflow, leads: list[Lead], *, key: str, user_offer: Offer | None) -> list[int]:
     now = timezone.now()
     offer = user_offer or workflow.offer
-    scores = {s.lead_id: s for s in Score.objects.filter(lead__in=leads, offer=offer, is_current=True)} if offer else {}
+    scores = ({s.lead_id: s for s in Score.objects.filter(lead__in=leads, offer=offer, is_current=True).order_by()}
+              if offer else {})
     executions = [WorkflowExecution(workspace_id=workflow.workspace_id, workflow=workflow, lead=lead, offer=offer,
                                     trigger_key=f"{key}:{lead.pk}",
                                     payload=_payload(workflow, None, lead, offer, scores.get(lead.pk), now))

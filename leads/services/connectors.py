@@ -524,7 +524,7 @@ class _SyncRun:
                 return True
             last_pk = records[-1].pk
             scores = {lead_id: (score, intent, stage) for lead_id, score, intent, stage in Score.objects.filter(
-                offer=offer, is_current=True, lead_id__in={r.lead_id for r in records}).values_list(
+                offer=offer, is_current=True, lead_id__in={r.lead_id for r in records}).order_by().values_list(
                 "lead_id", "score", "intent", "stage")}
             pending: list[tuple[ExternalRecord, dict[str, str]]] = []
             for record in records:

@@ -90,6 +90,16 @@ def run_leads(*, workspace: Workspace, offer: Offer, lead_ids: list[int] | None,
     return leads.order_by("pk")
 
 
+def fresh_scores(*, offer: Offer, lead_ids: list[int]) -> QuerySet[Score, int]:
+    """Which of these leads have a current score for the offer that is not stale (their ids).
+
+    Unordered on purpose: with Score's default order (best first), SQLite answered it by walking
+    every current score of the offer in that order, 225 ms a chunk of 2,000 at a million leads,
+    instead of one probe of the (lead, offer) index per lead (3-10 ms)."""
+    return (Score.objects.filter(offer=offer, is_current=True, stale_cause="", lead_id__in=lead_ids)
+            .order_by().values_list("lead_id", flat=True))
+
+
 def score_job_start(
     *, workspace: Workspace, user: AbstractBaseUser | None, offer: Offer, lead_ids: list[int] | None = None,
     rescore: bool = False, cause: str | None = None, stale_only: bool = False,
@@ -271,8 +281,7 @@ def _chunk_score_and_write(chunk_id: int, job: Job) -> None:
     rows = list(Lead.objects.filter(workspace_id=job.workspace_id, pk__in=chunk.lead_ids)
                 .order_by("pk").values_list("pk", *columns))
     if not job.params.get("rescore"):
-        fresh = set(Score.objects.filter(offer=offer, is_current=True, stale_cause="",
-                                         lead_id__in=[r[0] for r in rows]).values_list("lead_id", flat=True))
+        fresh = set(fresh_scores(offer=offer, lead_ids=[r[0] for r in rows]))
         rows = [r for r in rows if r[0] not in fresh]
     missing = len(chunk.lead_ids) - len(rows)  # deleted since the job started, or scored by another run
     scored = _score_leads(rows=rows, columns=columns, offer=offer, model=compiled, workspace_id=job.workspace_id,

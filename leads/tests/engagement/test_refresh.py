@@ -21,7 +21,7 @@ from celery import current_app
 import leads.tasks  # noqa: F401  (registers the tasks beat names)
 from leads.models import Job, Lead, Offer, Score, Workspace
 from leads.services.engagement import events_ingest
-from leads.services.scoring import engagement_rescore, run_leads, score_job_start, scores_refresh
+from leads.services.scoring import engagement_rescore, fresh_scores, run_leads, score_job_start, scores_refresh
 from leads.services.scoring_models import scoring_model_make_default
 from leads.tests.conftest import Tenant
 from leads.tests.engagement.support import current, decay_model, decay_offer, scored_leads
@@ -269,3 +269,22 @@ def test_a_stale_run_finds_its_leads_one_probe_each(tenant: Tenant) -> None:
     job = score_job_start(workspace=workspace, user=None, offer=offer, stale_only=True).job
     assert job.total == 1 and job.status == "succeeded"
     assert current(bob, offer).cause == "events"
+
+
+def test_a_chunk_checks_its_leads_scores_one_probe_each(tenant: Tenant) -> None:
+    """Before scoring a chunk, a run skips the leads whose score another run made fresh meanwhile:
+    one (lead, offer) probe per lead, never a walk of the offer's scores in their best-first order."""
+    from django.db import connection
+
+    offer = decay_offer(tenant.workspace)
+    ann, bob = scored_leads(tenant.workspace, offer, "ann@example.com", "bob@example.com")
+    Score.objects.filter(lead=bob, is_current=True).update(stale_cause="events")
+    # A chunk's worth of ids (the plan SQLite picks depends on how many the list holds).
+    chunk = [ann.pk, bob.pk, *range(bob.pk + 1, bob.pk + 2000)]
+    fresh = fresh_scores(offer=offer, lead_ids=chunk)
+    assert set(fresh) == {ann.pk}
+    sql, params = fresh.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " | ".join(str(row[-1]) for row in cursor.fetchall())
+    assert "one_current_score_per_lead_offer" in plan and "score_current" not in plan, plan
