@@ -617,6 +617,9 @@ def markdown(data: dict[str, Any]) -> str:
         out += _table(["filter", "page", "matches", "requests", "p50 ms", "p95 ms"], rows)
         if any(not q.get("count_exact", True) for q in results["queries"]):
             out += ["", COUNT_BOUND_NOTE]
+        if "idle_wait_seconds" in results:
+            out += ["", f"Timed once the worker had no task left from the scoring (it waited "
+                        f"{results['idle_wait_seconds']:.1f} s for that); the dashboard pages too."]
         memory = results.get("memory")
         if memory:
             out.append("")
