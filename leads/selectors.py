@@ -525,15 +525,14 @@ def score_results_count(*, workspace: Workspace, offer: Offer, filters: ResultFi
     return scores.count()
 
 
-def score_results_count_bounded(*, workspace: Workspace, offer: Offer, filters: ResultFilters,
-                                bound: int | None = None) -> tuple[int, bool]:
+def score_results_count_bounded(*, workspace: Workspace, offer: Offer, filters: ResultFilters) -> tuple[int, bool]:
     """(rows of `score_results`, whether that is all of them): `score_results_count`, except for a
     text search whose count is costly (`search_count_costly`), which counts the page's own walk up
-    to `bound` rows (SEARCH_COUNT_BOUND): a few ms at a million leads for a term in every third lead
+    to SEARCH_COUNT_BOUND rows: a few ms at a million leads for a term in every third lead
     or more, where counting to 10,000 took 45-90 ms for `li`."""
     if filters.search and search_count_costly([filters.search]):
         return count_bounded(score_results(workspace=workspace, offer=offer, filters=filters).values("pk"),
-                             bound=SEARCH_COUNT_BOUND if bound is None else bound)
+                             bound=SEARCH_COUNT_BOUND)
     return score_results_count(workspace=workspace, offer=offer, filters=filters), True
 
 

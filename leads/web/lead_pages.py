@@ -124,9 +124,9 @@ def top_leads(request: HttpRequest) -> HttpResponse:
         # as a deep page.
         total, exact = None, False
     else:
-        total = (selectors.score_results(workspace=workspace, offer=offer, filters=filters)
-                 .values("pk")[:COUNTED_AT_ONCE + 1].count())
-        exact = total <= COUNTED_AT_ONCE
+        total, exact = selectors.count_bounded(
+            selectors.score_results(workspace=workspace, offer=offer, filters=filters).values("pk"),
+            bound=COUNTED_AT_ONCE)
     context.update({
         "rows": [(row, names.get(row.lead.owner_id, "")) for row in rows], "filters": filters,
         "total": total if exact else None,
