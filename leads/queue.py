@@ -28,6 +28,7 @@ DISPATCH = "leads.tasks.transitions_dispatch_task"
 DELIVER = "leads.tasks.execution_deliver_task"
 SWEEP = "leads.tasks.automations_sweep_task"
 ENGAGEMENT_RESCORE = "leads.tasks.engagement_rescore_task"
+ENGAGEMENT_FOLD = "leads.tasks.engagement_fold_task"
 SCORE_REFRESH = "leads.tasks.scores_refresh_task"
 TRAIN = "leads.tasks.training_task"
 JOBS_SWEEP = "leads.tasks.jobs_sweep_task"
@@ -80,6 +81,15 @@ def enqueue_later(task_name: str, *args: Any, countdown: float) -> None:
         transaction.on_commit(send)
     else:
         send()
+
+
+def enqueue_soon(task_name: str, *args: Any, countdown: float) -> None:
+    """As enqueue_later, for work a reader waits for (events folded into aggregates): eager mode
+    runs it at once, as enqueue does, instead of leaving it to a sweep."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        enqueue(task_name, *args)
+        return
+    transaction.on_commit(lambda: _send_quietly(task_name, args, countdown))
 
 
 def _send_quietly(task_name: str, args: tuple[Any, ...], countdown: float) -> None:

@@ -1,9 +1,10 @@
 """Engagement: what prospects did (events) and, per lead, the aggregates rules and decay read.
 
-Events are kept as they came (the lead's timeline). Scoring never reads them: every ingest updates
-the lead's `LeadEngagement` in the same transaction (counts and last time per type, per-day counts
-for the recent window, first and last activity), so a rule or the decay of a million leads reads
-one small row per lead.
+Events are kept as they came (the lead's timeline). Scoring never reads them: a lead's
+`LeadEngagement` holds counts and last time per type, per-day counts for the recent window, first
+and last activity, so a rule or the decay of a million leads reads one small row per lead. An
+ingest only stores events; a fold moments later (leads.services.engagement) brings the aggregates
+up to the workspace's `events_folded_through`, many requests' events at a time.
 """
 
 from __future__ import annotations

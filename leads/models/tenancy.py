@@ -11,6 +11,9 @@ class Workspace(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     #: The last SCORE_REFRESH_INTERVAL slot whose scheduled rescore ran (one run per slot).
     score_refreshed_slot = models.BigIntegerField(null=True, blank=True, editable=False)
+    #: The id up to which the workspace's events are folded into their leads' aggregates (the
+    #: events after it arrived since the last fold: leads.services.engagement).
+    events_folded_through = models.BigIntegerField(default=0, editable=False)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="workspaces")
 
     def __str__(self) -> str:

@@ -25,7 +25,7 @@ from django.utils import timezone
 from leads.exceptions import ConflictError
 from leads.models import Lead, Membership, Offer, Score, Workflow, WorkflowExecution, Workspace
 from leads.services.automations import transitions_dispatch, workflow_create
-from leads.services.engagement import events_ingest
+from leads.services.engagement import engagement_fold, events_ingest
 from leads.services.leads import lead_dedupe_key, lead_name_key
 from leads.services.outcomes import outcomes_record
 from leads.services.scoring import score_job_start
@@ -164,6 +164,7 @@ def demo_load(*, owner: AbstractBaseUser | None, reset: bool = False) -> DemoSum
                                                               "trigger_config": config, "action_type": action,
                                                               "action_config": action_config})
     result = events_ingest(workspace=workspace, items=_events(random.Random(SEED + 1), leads))
+    engagement_fold(workspace_id=workspace.pk)  # here, not in a worker: the scores below read the aggregates
     with override_settings(CELERY_TASK_ALWAYS_EAGER=True):  # scored here, whether or not a worker runs
         for offer in offers:
             score_job_start(workspace=workspace, user=owner, offer=offer, rescore=True)

@@ -1,17 +1,26 @@
-"""Events in, aggregates kept, the touched scores marked stale and a rescore on its way.
+"""Events in, then folded into the leads' aggregates, the touched scores marked stale and a rescore
+on its way.
 
     events_ingest(workspace=…, items=[{…}, …], create_leads=False) -> IngestResult
     events_ingest_csv(workspace=…, upload=…, create_leads=False) -> IngestResult
+    engagement_fold(workspace_id=…) -> int
 
 Each item: `lead` (id) or `email`, `type`, `occurred_at` (ISO 8601, default now), `source`
 (default "api"), `external_id`, `properties`. Items are checked one by one: a bad one is reported
 with its index (or CSV line) and reason and the others go in. An event already stored, or sent
 twice in one request, with the same source and external_id, counts once (`duplicates`).
 
-One transaction per request: the events, the leads' aggregates (counts and latest time per
-type, per-day counts inside the window, first and last activity) and the stale marks of their
-scores are written together or not at all. The rescore that follows is debounced: one task per
-workspace at most every ENGAGEMENT_RESCORE_DELAY_SECONDS, whatever the number of requests.
+An ingest stores the request's events in one transaction, and nothing else. It used to update each
+lead's aggregates row and its score's stale mark too: with 10,000 events for 10,000 leads, that is
+as many random rows rewritten per request, in the write lock and on the disk, one event at a time.
+
+The fold, ENGAGEMENT_FOLD_DELAY_SECONDS later in the worker (at once in eager mode), and first thing
+in every rescore of stale scores, takes the workspace's events after `events_folded_through`, up to
+ENGAGEMENT_FOLD_CHUNK at a time, in lead order: each touched lead's aggregates (counts and latest
+time per type, per-day counts inside the window, first and last activity) updated once for all its
+events, the leads' scores marked stale and the mark moved on, in one transaction. Then one rescore
+per workspace is queued, at most every ENGAGEMENT_RESCORE_DELAY_SECONDS, whatever the number of
+requests.
 """
 
 from __future__ import annotations
@@ -27,14 +36,14 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from leads.exceptions import ImportFileError, LeadsError
 from leads.gc_pause import gc_paused
 from leads.models import Event, Lead, LeadEngagement, Score, ScoreCause, Workspace
-from leads.queue import ENGAGEMENT_RESCORE, enqueue_later
+from leads.queue import ENGAGEMENT_FOLD, ENGAGEMENT_RESCORE, enqueue_later, enqueue_soon
 from leads.scoring.engagement import EVENT_TYPE, MAX_HORIZON_DAYS, day_number
 from leads.scoring.facts import CRM_ACTIVITY_TYPES, EngagementFacts
 from leads.services import csv_parsing as cp
@@ -44,6 +53,9 @@ from leads.services.leads import lead_dedupe_key, lead_name_key
 MAX_EVENTS_PER_REQUEST = 10_000
 PROPERTIES_MAX_CHARS = 10_000
 ERRORS_KEPT = 1000
+#: Events read at a time by a fold; how often it reads again when a lead was deleted meanwhile.
+FOLD_READ_ROWS = 20_000
+FOLD_ATTEMPTS = 5
 #: Per-day counts are kept this far back: the longest decay horizon a model may use.
 DAILY_WINDOW_DAYS = MAX_HORIZON_DAYS
 
@@ -249,12 +261,14 @@ _EVENT_COLUMNS = ("workspace_id", "lead_id", "type", "occurred_at", "source", "e
                   "created_at")
 
 
-def _lock_workspace(workspace: Workspace) -> None:
-    # Two requests carrying the same external_id must not both find it new. SQLite's IMMEDIATE
-    # transactions already serialise writers; PostgreSQL takes a per-workspace advisory lock.
+def _lock_workspace(workspace_id: int) -> None:
+    # Two requests carrying the same external_id must not both find it new, and a fold must not
+    # read the workspace's last event id while an ingest holds a lower one uncommitted (PostgreSQL
+    # draws ids before commit). SQLite's IMMEDIATE transactions already serialise writers;
+    # PostgreSQL takes a per-workspace advisory lock.
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [7310, workspace.pk])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [7310, workspace_id])
 
 
 def _datetime_adapter() -> Any:
@@ -277,8 +291,25 @@ def _json_text(value: Any) -> str:
 
 def _event_moment(occurred: datetime) -> tuple[str, int]:
     """An event's time as the aggregates keep it: ISO text in UTC (one offset, so text order is time
-    order) and its day number. Computed before the write transaction."""
+    order) and its day number."""
     return occurred.astimezone(UTC).isoformat(), day_number(occurred)
+
+
+def _stored_moments() -> Any:
+    """stored occurred_at -> (ISO text, day number) as _event_moment gives them. SQLite's value is
+    the UTC time as `str(datetime)` writes it, which is isoformat's with a space: rewritten as text,
+    the day looked up once per date (parsing ten million times costs seconds)."""
+    if connection.vendor != "sqlite" or connection.timezone_name != "UTC":
+        return lambda stored: _event_moment(stored if isinstance(stored, datetime) else _moment(stored))
+    days: dict[str, int] = {}
+
+    def moment(stored: str) -> tuple[str, int]:
+        date = stored[:10]
+        day = days.get(date)
+        if day is None:
+            day = days[date] = day_number(datetime.fromisoformat(date).replace(tzinfo=UTC))
+        return stored.replace(" ", "T", 1) + "+00:00", day
+    return moment
 
 
 _AGGREGATE_COLUMNS = ("counts", "last_at", "daily", "first_activity", "last_activity", "updated_at")
@@ -290,9 +321,18 @@ _AGGREGATE_SET = ("counts = %s, last_at = %s, daily = %s, "
                   "ELSE last_activity END, updated_at = %s")
 
 
-def _aggregates_update(workspace: Workspace, events: list[tuple[int, str, Any, str, int]], now: datetime) -> None:
-    """Fold new (lead, type, time as the database stores it, ISO time, day) events into the leads'
-    LeadEngagement rows.
+@dataclass
+class _AggregateRows:
+    """A fold's new LeadEngagement rows, values prepared for the cursor."""
+
+    inserts: list[tuple[Any, ...]] = field(default_factory=list)
+    updates: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+def _aggregates_reckon(workspace_id: int, events: list[tuple[int, str, Any, str, int]], now: datetime,
+                       into: _AggregateRows) -> None:
+    """The leads' LeadEngagement rows with new (lead, type, time as the database stores it, ISO time,
+    day) events folded in, added to `into` (read now, written by _aggregates_write).
 
     Read and written through the cursor with one statement each: bulk_update's CASE expressions
     cost 5 s per 10,000 rows, the ORM's read of the JSON and time columns 1 s. The JSON goes through
@@ -303,15 +343,14 @@ def _aggregates_update(workspace: Workspace, events: list[tuple[int, str, Any, s
     by_lead: dict[int, list[tuple[str, Any, str, int]]] = defaultdict(list)
     for lead_id, *event in events:
         by_lead[lead_id].append(event)
-    table = _table(LeadEngagement)
     where, params = _in(by_lead)
     existing = {lead_id: (_json(counts), _json(last_at), _json(daily))
                 for lead_id, counts, last_at, daily in _rows(
-                    f"SELECT lead_id, counts, last_at, daily FROM {table} WHERE lead_id {where}", params)}
+                    f"SELECT lead_id, counts, last_at, daily FROM {_table(LeadEngagement)} WHERE lead_id {where}",
+                    params)}
     oldest_day = day_number(now) - DAILY_WINDOW_DAYS
     stamp = _datetime_adapter()(now)
-    inserts: list[tuple[Any, ...]] = []
-    updates: list[tuple[Any, ...]] = []
+    inserts, updates = into.inserts, into.updates
     for lead_id in sorted(by_lead):
         items = by_lead[lead_id]
         known = existing.get(lead_id)
@@ -330,23 +369,20 @@ def _aggregates_update(workspace: Workspace, events: list[tuple[int, str, Any, s
         first = min(item[1] for item in items)
         last = max(item[1] for item in items)
         if known is None:
-            inserts.append((lead_id, workspace.pk, _json_text(counts), _json_text(last_at), _json_text(daily),
+            inserts.append((lead_id, workspace_id, _json_text(counts), _json_text(last_at), _json_text(daily),
                             first, last, stamp))
         else:
             updates.append((_json_text(counts), _json_text(last_at), _json_text(daily), first, first, last, last,
                             stamp, lead_id))
-    if inserts:
-        rows_insert(LeadEngagement._meta.db_table, ("lead_id", "workspace_id", *_AGGREGATE_COLUMNS), inserts)
-    if updates:
+
+
+def _aggregates_write(rows: _AggregateRows) -> None:
+    if rows.inserts:
+        rows_insert(LeadEngagement._meta.db_table, ("lead_id", "workspace_id", *_AGGREGATE_COLUMNS), rows.inserts)
+    if rows.updates:
         with connection.cursor() as cursor:
-            cursor.executemany(f"UPDATE {table} SET {_AGGREGATE_SET} WHERE lead_id = %s", updates)
-
-
-def _stale_mark(lead_ids: list[int]) -> None:
-    where, params = _in(lead_ids)
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {_table(Score)} SET stale_cause = %s WHERE lead_id {where} AND is_current "
-                       f"AND stale_cause = ''", [str(ScoreCause.EVENTS), *params])
+            cursor.executemany(f"UPDATE {_table(LeadEngagement)} SET {_AGGREGATE_SET} WHERE lead_id = %s",
+                               rows.updates)
 
 
 def events_ingest(*, workspace: Workspace, items: list[Any], create_leads: bool = False,
@@ -381,15 +417,13 @@ def _events_store(workspace: Workspace, items: list[Any], create_leads: bool,
     prepared = [(item.type, adapt(item.occurred_at), item.source, item.external_id,
                  properties_field.get_db_prep_save(item.properties, connection) if item.properties else no_properties)
                 for item in parsed]
-    moments = [_event_moment(item.occurred_at) for item in parsed]
     with transaction.atomic():
-        _lock_workspace(workspace)
+        _lock_workspace(workspace.pk)
         resolved = _resolve_leads(workspace, parsed, create=create_leads, result=result)
         pairs = {(parsed[i].source, parsed[i].external_id) for i in resolved if parsed[i].external_id}
         stored = _already_stored(workspace, pairs) if pairs else set()
         seen: set[tuple[str, str]] = set()
         rows: list[tuple[Any, ...]] = []
-        new_events: list[tuple[int, str, Any, str, int]] = []
         for index, lead_id in resolved.items():
             item = parsed[index]
             if item.external_id:
@@ -398,22 +432,110 @@ def _events_store(workspace: Workspace, items: list[Any], create_leads: bool,
                     result.duplicates += 1
                     continue
                 seen.add(key)
-            event_row = prepared[index]
-            rows.append((workspace.pk, lead_id, *event_row, created_stamp))
-            new_events.append((lead_id, item.type, event_row[1], *moments[index]))
+            rows.append((workspace.pk, lead_id, *prepared[index], created_stamp))
+            result.leads.add(lead_id)
         if rows:
             # In lead order (stable: a lead's events keep theirs): the lead-and-time index takes
             # its entries page after page instead of at random.
             rows.sort(key=itemgetter(1))
             rows_insert(Event._meta.db_table, _EVENT_COLUMNS, rows)
-            _aggregates_update(workspace, new_events, now)
-            touched = list({event[0] for event in new_events})
-            _stale_mark(touched)
-            result.leads.update(touched)
+            engagement_fold_soon(workspace_id=workspace.pk)
         result.accepted = len(rows)
-    if result.accepted:
-        engagement_rescore_soon(workspace=workspace)
     return result
+
+
+def engagement_fold_soon(*, workspace_id: int) -> None:
+    """Queue one fold of the workspace's new events in a moment, unless one is queued (the fold
+    forgets the mark when it starts, so events that arrive during a fold get the next one)."""
+    delay = settings.ENGAGEMENT_FOLD_DELAY_SECONDS
+    if cache.add(_fold_queued(workspace_id), 1, timeout=max(60, delay * 10)):
+        enqueue_soon(ENGAGEMENT_FOLD, workspace_id, countdown=delay)
+
+
+def _fold_queued(workspace_id: int) -> str:
+    return f"leadscore:fold-queued:{workspace_id}"
+
+
+def engagement_fold(*, workspace_id: int) -> int:
+    """Fold the workspace's events not folded yet (see the module docstring), ENGAGEMENT_FOLD_CHUNK at
+    a time, each chunk in one transaction; then queue the debounced rescore. Returns the events folded."""
+    cache.delete(_fold_queued(workspace_id))
+    folded = 0
+    with gc_paused():
+        while moved := _fold_chunk(workspace_id, settings.ENGAGEMENT_FOLD_CHUNK):
+            folded += moved
+    if folded:
+        workspace = Workspace.objects.filter(pk=workspace_id).first()
+        if workspace is not None:
+            engagement_rescore_soon(workspace=workspace)
+    return folded
+
+
+def _fold_chunk(workspace_id: int, limit: int) -> int:
+    """Fold the next `limit` new events; 0 when there are none, or when another fold (a second worker,
+    a refresh) moved the mark first: that one goes on until none is left. The events and the
+    aggregates are read, and the new aggregates reckoned, outside the write lock (SQLite's one writer
+    at a time: the ingest requests write meanwhile); the transaction only writes, and moves the mark
+    on from where the reading started, so what another fold wrote is never counted twice."""
+    for _ in range(FOLD_ATTEMPTS):
+        with transaction.atomic():
+            # Under the ingests' lock: no event of the workspace below the bound is still uncommitted.
+            _lock_workspace(workspace_id)
+            span = _fold_span(workspace_id, limit)
+        if span is None:
+            return 0
+        start, bound, count = span
+        rows = _AggregateRows()
+        now = timezone.now()
+        moment = _stored_moments()
+        scope = "workspace_id = %s AND id > %s AND id <= %s"
+        # As text on SQLite: the stored value, without the driver's datetime conversion.
+        occurred = "CAST(occurred_at AS TEXT)" if connection.vendor == "sqlite" else "occurred_at"
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT lead_id, type, {occurred} FROM {_table(Event)} WHERE {scope} ORDER BY lead_id",
+                           [workspace_id, start, bound])
+            batch: list[tuple[int, str, Any, str, int]] = []
+            while page := cursor.fetchmany(FOLD_READ_ROWS):
+                for lead_id, event_type, stored in page:
+                    batch.append((lead_id, event_type, stored, *moment(stored)))
+                if len(page) < FOLD_READ_ROWS:
+                    break
+                # Cut between two leads, so each lead's events are folded together.
+                cut = len(batch)
+                while cut and batch[cut - 1][0] == batch[-1][0]:
+                    cut -= 1
+                if cut:
+                    _aggregates_reckon(workspace_id, batch[:cut], now, rows)
+                    del batch[:cut]
+        if batch:
+            _aggregates_reckon(workspace_id, batch, now, rows)
+        try:
+            with transaction.atomic():
+                _lock_workspace(workspace_id)
+                workspaces = Workspace.objects.filter(pk=workspace_id, events_folded_through=start)
+                if not workspaces.update(events_folded_through=bound):
+                    return 0  # another fold moved the mark first: what was read is out of date
+                _aggregates_write(rows)
+                with connection.cursor() as cursor:
+                    cursor.execute(f"UPDATE {_table(Score)} SET stale_cause = %s WHERE is_current AND stale_cause = '' "
+                                   f"AND lead_id IN (SELECT lead_id FROM {_table(Event)} WHERE {scope})",
+                                   [str(ScoreCause.EVENTS), workspace_id, start, bound])
+        except IntegrityError:
+            continue  # a lead deleted since the read: its aggregates row can't be inserted; read again
+        return count
+    return 0
+
+
+def _fold_span(workspace_id: int, limit: int) -> tuple[int, int, int] | None:
+    """(the mark, the id of the `limit`-th event after it or of the last, how many): by the workspace
+    index (workspace, id), whose last entries the new events are."""
+    through = _rows(f"SELECT events_folded_through FROM {_table(Workspace)} WHERE id = %s", [workspace_id])
+    if not through:
+        return None
+    ((start,),) = through
+    ((bound, count),) = _rows(f"SELECT MAX(id), COUNT(*) FROM (SELECT id FROM {_table(Event)} WHERE workspace_id = %s "
+                              f"AND id > %s ORDER BY id LIMIT %s) AS head", [workspace_id, start, limit])
+    return (start, bound, count) if count else None
 
 
 def engagement_rescore_soon(*, workspace: Workspace) -> None:

@@ -33,7 +33,7 @@ from leads.scoring.facts import NO_ENGAGEMENT, EngagementFacts, LeadFacts, reads
 from leads.scoring.model import CompiledModel
 from leads.scoring.stages import CompiledStage
 from leads.scoring.types import IntentResult, LeadData, OfferData, Usage
-from leads.services.engagement import engagement_facts
+from leads.services.engagement import engagement_facts, engagement_fold
 from leads.services.intent import classify_with_cache, intent_provider_from_settings, scoring_method
 from leads.services.jobs import errors_append, job_finish, job_mark_running, job_tasks_queue
 from leads.services.learned_models import learned_part_for
@@ -382,7 +382,9 @@ def score_jobs_resume(*, at_start: bool = False) -> int:
 
 def workspace_rescore_stale(*, workspace: Workspace, user: AbstractBaseUser | None = None) -> list[Job]:
     """One run per offer for the leads whose score is stale or missing (each new score's cause is
-    why it went stale). An offer with a run already going keeps that run."""
+    why it went stale). An offer with a run already going keeps that run. Events not folded yet are
+    folded first: their leads are stale too."""
+    engagement_fold(workspace_id=workspace.pk)
     return [score_job_start(workspace=workspace, user=user, offer=offer).job
             for offer in Offer.objects.filter(workspace=workspace).order_by("pk")]
 
@@ -423,7 +425,8 @@ def scores_refresh(*, now: datetime | None = None) -> int:
                              lead__engagement__isnull=False).update(stale_cause=ScoreCause.SCHEDULE)
     for workspace in claimed:
         # Every stale score, not only those just marked: a rescore whose message was lost (a broker
-        # restart) is made up for here, once per slot at the latest.
+        # restart) is made up for here, once per slot at the latest, and so is a lost fold.
+        engagement_fold(workspace_id=workspace.pk)
         if Score.objects.filter(workspace=workspace, is_current=True).exclude(stale_cause="").exists():
             started += len(workspace_rescore_stale(workspace=workspace))
     return started

@@ -28,6 +28,7 @@ from leads.services.engagement import (
     UNKNOWN_LEAD,
     IngestResult,
     engagement_facts,
+    engagement_fold,
     events_ingest,
 )
 from leads.services.leads import lead_update
@@ -432,10 +433,11 @@ def test_the_debounced_rescore_rescores_exactly_the_touched_leads(workspace: Wor
     assert Score.objects.filter(lead=ann).count() == 4
 
 
-def test_rescore_requests_are_debounced_per_workspace(workspace: Workspace, settings: Any, ann: Lead,
-                                                      other_tenant: Tenant,
-                                                      django_capture_on_commit_callbacks: Any) -> None:
-    """With a real broker the rescore is sent after the commit: once for many ingests, once per workspace."""
+def test_fold_requests_are_debounced_per_workspace(workspace: Workspace, settings: Any, ann: Lead,
+                                                   other_tenant: Tenant,
+                                                   django_capture_on_commit_callbacks: Any) -> None:
+    """With a real broker the fold is sent after the commit: once for many ingests, once per workspace;
+    the rescore is the fold's to ask for, not the ingest's."""
     settings.CELERY_TASK_ALWAYS_EAGER = False
     theirs = LeadFactory(workspace=other_tenant.workspace, email="eve@example.com")
     with django_capture_on_commit_callbacks(execute=False) as sent:
@@ -443,10 +445,26 @@ def test_rescore_requests_are_debounced_per_workspace(workspace: Workspace, sett
         ingest(workspace, {"lead": ann.pk, "type": "email_click"})
         ingest(workspace, {"email": "ann@example.com", "type": "page_view"})
     assert len(sent) == 1
-    assert cache.get(debounce_key(workspace)) == 1
+    assert cache.get(f"leadscore:fold-queued:{workspace.pk}") == 1
+    assert cache.get(debounce_key(workspace)) is None
     with django_capture_on_commit_callbacks(execute=False) as sent:
         ingest(other_tenant.workspace, {"lead": theirs.pk, "type": "email_open"})
     assert len(sent) == 1
+
+
+def test_the_fold_asks_for_one_rescore_and_clears_its_own_mark(workspace: Workspace, settings: Any, ann: Lead,
+                                                               django_capture_on_commit_callbacks: Any) -> None:
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    with django_capture_on_commit_callbacks(execute=False):
+        ingest(workspace, {"lead": ann.pk, "type": "email_open"}, {"lead": ann.pk, "type": "page_view"})
+    assert not LeadEngagement.objects.exists() and Event.objects.count() == 2
+    with django_capture_on_commit_callbacks(execute=False) as sent:
+        assert engagement_fold(workspace_id=workspace.pk) == 2
+        assert engagement_fold(workspace_id=workspace.pk) == 0  # nothing left: no second rescore
+    assert len(sent) == 1
+    assert cache.get(debounce_key(workspace)) == 1
+    assert cache.get(f"leadscore:fold-queued:{workspace.pk}") is None
+    assert aggregates(ann)["counts"] == {"email_open": 1, "page_view": 1}
 
 
 def test_no_rescore_is_requested_when_nothing_was_stored(workspace: Workspace, settings: Any, ann: Lead,
@@ -484,7 +502,7 @@ def test_a_failure_mid_way_stores_nothing(workspace: Workspace, monkeypatch: pyt
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(engagement_service, "_aggregates_update", broken)
+    monkeypatch.setattr(engagement_service, "_aggregates_write", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         ingest(workspace, {"lead": ann.pk, "type": "email_click", "external_id": "e-2"},
                {"email": "new@example.com", "type": "form_submit"}, create_leads=True)

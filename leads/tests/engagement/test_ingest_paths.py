@@ -169,7 +169,7 @@ def test_a_failure_inside_the_transaction_leaves_the_collector_on(tenant: Tenant
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(engagement_service, "_stale_mark", broken)
+    monkeypatch.setattr(engagement_service, "engagement_fold_soon", broken)
     with pytest.raises(RuntimeError):
         events_ingest(workspace=tenant.workspace, items=[{"lead": ann.pk, "type": "email_open"}])
     assert gc.isenabled()

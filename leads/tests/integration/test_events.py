@@ -1,8 +1,10 @@
-"""Events on PostgreSQL: lists by id and email, duplicates across requests, aggregates, stale marks
-and the rescore of exactly the touched leads, over HTTP against the live server."""
+"""Events on PostgreSQL: lists by id and email, duplicates across requests, the worker's fold into the
+aggregates and stale marks, and the rescore of exactly the touched leads, over HTTP against the live
+server."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +14,22 @@ from leads.tests.integration.conftest import create_offer, import_leads, score, 
 pytestmark = pytest.mark.integration
 
 LEADS = 300
+FOLD_WAIT_SECONDS = 60
+
+
+def wait_folded(pg, lead_id: int) -> None:
+    """Until the worker folded every event of the lead's workspace (ENGAGEMENT_FOLD_DELAY_SECONDS after
+    the ingest), or fail after FOLD_WAIT_SECONDS."""
+    deadline = time.monotonic() + FOLD_WAIT_SECONDS
+    while True:
+        (folded,) = pg.execute(
+            f"SELECT w.events_folded_through >= (SELECT MAX(e.id) FROM {table('Event')} e WHERE e.workspace_id = w.id) "
+            f"FROM {table('Workspace')} w JOIN {table('Lead')} l ON l.workspace_id = w.id WHERE l.id = %s",
+            [lead_id]).fetchone()
+        if folded:
+            return
+        assert time.monotonic() < deadline, f"the events were not folded within {FOLD_WAIT_SECONDS} s"
+        time.sleep(0.1)
 
 
 def test_event_lists_dedupe_aggregate_and_rescore_the_touched_leads(make_tenant, pg) -> None:
@@ -43,6 +61,7 @@ def test_event_lists_dedupe_aggregate_and_rescore_the_touched_leads(make_tenant,
     assert (second.json()["accepted"], second.json()["duplicates"]) == (40, 100)
 
     lead = ids[0]  # events 0, 40, 80, …, 200: opens (even), one of them 30 days old
+    wait_folded(pg, lead)
     counts, first_at, last_at = pg.execute(
         f"SELECT counts, first_activity, last_activity FROM {table('LeadEngagement')} WHERE lead_id = %s",
         [lead]).fetchone()

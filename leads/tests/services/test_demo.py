@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib.auth import get_user_model
 
-from leads.models import Event, Outcome, Score, TrainedModel, Workspace
+from leads.models import Event, LeadEngagement, Outcome, Score, TrainedModel, Workspace
 from leads.services.demo import DEMO_WORKSPACE, demo_load
 
 
 @pytest.mark.django_db
 @pytest.mark.slow
-def test_the_demo_fills_every_part_of_the_pipeline() -> None:
+def test_the_demo_fills_every_part_of_the_pipeline(settings: Any) -> None:
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # as `make demo` runs: no worker to fold the events
     owner = get_user_model().objects.create_user("demo-owner")
     summary = demo_load(owner=owner)
     workspace = Workspace.objects.get(name=DEMO_WORKSPACE)
+    assert workspace.events_folded_through == Event.objects.filter(workspace=workspace).latest("pk").pk
+    assert LeadEngagement.objects.filter(workspace=workspace).count() > 250
     assert (summary.offers, summary.leads, summary.outcomes) == (2, 300, 200)
     assert summary.events == Event.objects.filter(workspace=workspace).count() > 1000
     assert Outcome.objects.filter(workspace=workspace, outcome="won").count() >= 50
