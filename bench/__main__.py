@@ -258,6 +258,11 @@ def measure_events(api: Api, sampler: TreeSampler, config: Config, size: int, da
         f"p95 {ingest['p95_ms']:.0f} ms; {ingest['duplicates']:,} duplicates), {ingest['touched_leads']:,} leads "
         f"touched; peak RSS {ingest['peak_process_mb']} MB; the bodies were built (untimed) in "
         f"{ingest['client_build_seconds']:.1f} s")
+    fold_lag = events.wait_folded(data_dir, timeout=phases.job_timeout(size) * 4)
+    ingest["folded_after_s"] = fold_lag
+    ingest["folded_events_per_s"] = ingest["events"] / (ingest["seconds"] + fold_lag)
+    log(f"events {size:,}: every event folded into the aggregates {fold_lag:.1f} s after the last answer "
+        f"({ingest['folded_events_per_s']:,.0f} events/s from the first request to the last fold)")
     idle = phases.wait_idle(data_dir)
     rescore = events.measure_rescore(api, sampler, data_dir=data_dir, touched=ingest["touched_leads"],
                                      score=default, leads=size, timeout=phases.job_timeout(size) * 4)

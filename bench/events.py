@@ -201,6 +201,23 @@ def measure_events(api: Api, sampler: TreeSampler, leads: list[tuple[int, str]],
             **peaks.as_dict()}
 
 
+def wait_folded(data_dir: Path, *, timeout: float) -> float:
+    """Seconds until the worker folded every accepted event into the leads' aggregates (the bench
+    workspace's `events_folded_through` at its last event), read-only from the server's SQLite file:
+    after this the aggregates, engagement_summary and stale marks are exact."""
+    started = time.monotonic()
+    conn = sqlite3.connect(f"file:{data_dir / 'leadscore.sqlite3'}?mode=ro", uri=True, timeout=30)
+    try:
+        while conn.execute("SELECT EXISTS (SELECT 1 FROM leads_workspace w WHERE w.events_folded_through < "
+                           "(SELECT MAX(e.id) FROM leads_event e WHERE e.workspace_id = w.id))").fetchone()[0]:
+            if time.monotonic() - started > timeout:
+                raise BenchError(f"events were still not folded {timeout:.0f} s after the ingest")
+            time.sleep(0.05)
+    finally:
+        conn.close()
+    return time.monotonic() - started
+
+
 def _settle(data_dir: Path) -> None:
     """The same start for each timed rescore: no written page left for the kernel to flush (the
     ingest leaves gigabytes; whichever run came first would pay for that writeback), and the whole

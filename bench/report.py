@@ -287,8 +287,11 @@ def event_targets(runs_by_size: dict[str, Any]) -> list[tuple[str, str, str]]:
     if runs and min(r["ingest"]["events"] for r in runs) >= EVENTS_TARGET_TOTAL:
         rate = median([r["ingest"]["events_per_s"] for r in runs])
         ratio = median([r["rescore"]["ratio"] for r in runs])
-        return [(ingest_target, f"{rate:,.0f} events/s (p95 {median([r['ingest']['p95_ms'] for r in runs]):.0f} ms "
-                                f"a request of 10,000)", "✅ met" if rate >= EVENTS_TARGET_PER_S else "❌ missed"),
+        folded = ("; " + f"{median([r['ingest']['folded_events_per_s'] for r in runs]):,.0f} events/s to the last "
+                  "fold into the aggregates") if "folded_events_per_s" in runs[0]["ingest"] else ""
+        p95 = median([r["ingest"]["p95_ms"] for r in runs])
+        return [(ingest_target, f"{rate:,.0f} events/s accepted (p95 {p95:.0f} ms a request of 10,000{folded})",
+                 "✅ met" if rate >= EVENTS_TARGET_PER_S else "❌ missed"),
                 (rescore_target, f"{ratio:.2f}× ({median([r['rescore']['seconds'] for r in runs]):.1f} s for "
                                  f"{runs[0]['rescore']['rescored']:,} scores)",
                  "✅ met" if ratio <= EVENT_RESCORE_RATIO else "❌ missed")]
@@ -313,13 +316,16 @@ def _events_section(runs_by_size: dict[str, Any]) -> list[str]:
         rows.append([_size(int(key)), str(len(runs)), f"{ingest[0]['events']:,}", str(ingest[0]["clients"]),
                      spread([r["seconds"] for r in ingest]), spread([r["events_per_s"] for r in ingest], 0),
                      spread([r["p50_ms"] for r in ingest], 0), spread([r["p95_ms"] for r in ingest], 0),
+                     spread([r["folded_after_s"] for r in ingest], 1) if "folded_after_s" in ingest[0] else "—",
+                     spread([r["folded_events_per_s"] for r in ingest], 0) if "folded_after_s" in ingest[0] else "—",
                      f"{ingest[0]['duplicates']:,}", f"{ingest[0]['touched_leads']:,}",
                      spread([r["peak_process_mb"] for r in ingest], 0),
                      spread([r["seconds"] for r in rescore]), spread([r["plain_seconds"] for r in rescore]),
                      spread([r["ratio"] for r in rescore], 2),
                      spread([r.get("first_scoring_ratio", r["ratio"]) for r in rescore], 2)])
     out += _table(["leads", "runs", "events", "clients", "seconds", "events/s", "request p50 ms", "request p95 ms",
-                   "duplicates", "leads touched", "peak RSS MB", "rescore s", "plain rescore s",
+                   "all folded after s", "events/s to the last fold", "duplicates", "leads touched", "peak RSS MB",
+                   "rescore s", "plain rescore s",
                    "rescore ÷ plain", "rescore ÷ first scoring"], rows)
     out.append("")
     out.append("Events are written by the client as request bodies of 10,000, to files before the clock starts "
@@ -327,7 +333,10 @@ def _events_section(runs_by_size: dict[str, Any]) -> list[str]:
                "one in four by email; 13 types; times over the last 90 days; 90 % with an external_id; 1 % exact "
                "resends of a recent event, which must come back as duplicates, every other event accepted, none "
                "rejected), sent from the client threads shown. *Seconds* and *events/s*: from the first request to "
-               "the last answer. The debounced rescore is held off during the phase "
+               "the last answer. *All folded after s*: from the last answer until the worker had folded every "
+               "accepted event into the leads' aggregates (no event pending; the fold runs during the ingest, as it "
+               "would in production); *events/s to the last fold* counts that time in. The debounced rescore is held "
+               "off during the phase "
                "(ENGAGEMENT_RESCORE_DELAY_SECONDS=86400) so the ingest is timed alone; then `POST "
                "/api/leads/refresh/` starts the same runs the debounced task starts (one per offer, over its stale "
                "scores) and *rescore s* lasts until every run finished. *Plain rescore s*: then every lead of the "
