@@ -458,7 +458,8 @@ def _fold_queued(workspace_id: int) -> str:
 
 def engagement_fold(*, workspace_id: int) -> int:
     """Fold the workspace's events not folded yet (see the module docstring), ENGAGEMENT_FOLD_CHUNK at
-    a time, each chunk in one transaction; then queue the debounced rescore. Returns the events folded."""
+    a time, each chunk written in one transaction; then queue the debounced rescore. Returns the
+    events folded."""
     cache.delete(_fold_queued(workspace_id))
     folded = 0
     with gc_paused():
