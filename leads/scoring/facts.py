@@ -29,7 +29,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 @dataclass(frozen=True, slots=True)
 class EngagementFacts:
-    """Per-lead event aggregates (kept up to date on ingest), never raw events.
+    """Per-lead event aggregates (kept up to date by the fold after each ingest), never raw events.
 
     `daily` holds, per event type, counts per UTC day number (days since 1970-01-01) for the recent
     window, which is what `events.<type>.count_<N>d` and time-bound stage criteria read.
