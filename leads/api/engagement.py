@@ -35,8 +35,9 @@ class EventViewSet(WorkspaceScopedMixin, viewsets.GenericViewSet):
         operation_description=(
             "Each event names its lead by `lead` (id) or `email`; `?create_leads=true` creates a lead for an "
             "unknown email. An event with a `source` + `external_id` already stored counts once. Invalid events "
-            "are reported with their index and reason; the others are stored. The leads' scores are rescored "
-            "a few seconds later."),
+            "are reported with their index and reason; the others are stored, on the lead's timeline at once. "
+            "Their counts (`engagement_summary`, rules) follow a moment later, and the leads' scores are "
+            "rescored a few seconds after that."),
         request_body=s.EventInputSerializer(many=True),
         manual_parameters=[openapi.Parameter("create_leads", openapi.IN_QUERY, "Create leads for unknown emails",
                                              type=openapi.TYPE_BOOLEAN)],
