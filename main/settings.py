@@ -292,13 +292,13 @@ JOB_LEASE_SECONDS = env_float("JOB_LEASE_SECONDS", 60.0)
 # Engagement: how long new events wait before their leads are rescored (many requests, one run),
 # how often beat rescores everything that decays (seconds; 0 turns the schedule off), upload limits.
 ENGAGEMENT_RESCORE_DELAY_SECONDS = env_int("ENGAGEMENT_RESCORE_DELAY_SECONDS", 5)
-# Ingested events wait this long in PendingEvent before the worker folds them into the aggregates
-# (counts, engagement_summary), and a fold takes at most this many per transaction.
-ENGAGEMENT_FOLD_DELAY_SECONDS = env_int("ENGAGEMENT_FOLD_DELAY_SECONDS", 2)
-ENGAGEMENT_FOLD_CHUNK = env_int("ENGAGEMENT_FOLD_CHUNK", 200_000)
 SCORE_REFRESH_INTERVAL = env_int("SCORE_REFRESH_INTERVAL", 6 * 3600)
 EVENTS_UPLOAD_MAX_BYTES = env_int("EVENTS_UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
 EVENTS_UPLOAD_MAX_ROWS = env_int("EVENTS_UPLOAD_MAX_ROWS", 2_000_000)
+# Stored events wait this long before the worker folds them into the leads' aggregates (counts,
+# engagement_summary, stale marks), and a fold takes at most this many at a time.
+ENGAGEMENT_FOLD_DELAY_SECONDS = env_int("ENGAGEMENT_FOLD_DELAY_SECONDS", 2)
+ENGAGEMENT_FOLD_CHUNK = env_int("ENGAGEMENT_FOLD_CHUNK", 200_000)
 
 # --- AI layer ---------------------------------------------------------------------------------
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")

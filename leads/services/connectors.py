@@ -456,7 +456,7 @@ class _SyncRun:
             ids = [lead.pk for lead in to_update]
             Score.objects.filter(lead_id__in=ids, is_current=True, stale_cause="").update(
                 stale_cause=ScoreCause.UPLOAD)
-            engagement_rescore_soon(workspace=self.workspace)
+            engagement_rescore_soon(workspace_id=self.workspace.pk)
         return leads, len(new), len(to_update)
 
     def _key_taken(self, key: str, lead: Lead, by_key: dict[str, Lead], fresh: dict[str, Lead]) -> bool:

@@ -164,7 +164,8 @@ def demo_load(*, owner: AbstractBaseUser | None, reset: bool = False) -> DemoSum
                                                               "trigger_config": config, "action_type": action,
                                                               "action_config": action_config})
     result = events_ingest(workspace=workspace, items=_events(random.Random(SEED + 1), leads))
-    engagement_fold(workspace_id=workspace.pk)  # here, not in a worker: the scores below read the aggregates
+    # Here, not in a worker: the scores below read the aggregates (and are the rescore itself).
+    engagement_fold(workspace_id=workspace.pk, queue_rescore=False)
     with override_settings(CELERY_TASK_ALWAYS_EAGER=True):  # scored here, whether or not a worker runs
         for offer in offers:
             score_job_start(workspace=workspace, user=owner, offer=offer, rescore=True)

@@ -456,19 +456,17 @@ def _fold_queued(workspace_id: int) -> str:
     return f"leadscore:fold-queued:{workspace_id}"
 
 
-def engagement_fold(*, workspace_id: int) -> int:
+def engagement_fold(*, workspace_id: int, queue_rescore: bool = True) -> int:
     """Fold the workspace's events not folded yet (see the module docstring), ENGAGEMENT_FOLD_CHUNK at
-    a time, each chunk written in one transaction; then queue the debounced rescore. Returns the
-    events folded."""
+    a time, each chunk written in one transaction; then queue the debounced rescore, unless the
+    caller starts the runs itself (`queue_rescore=False`). Returns the events folded."""
     cache.delete(_fold_queued(workspace_id))
     folded = 0
     with gc_paused():
         while moved := _fold_chunk(workspace_id, settings.ENGAGEMENT_FOLD_CHUNK):
             folded += moved
-    if folded:
-        workspace = Workspace.objects.filter(pk=workspace_id).first()
-        if workspace is not None:
-            engagement_rescore_soon(workspace=workspace)
+    if folded and queue_rescore:
+        engagement_rescore_soon(workspace_id=workspace_id)
     return folded
 
 
@@ -539,11 +537,11 @@ def _fold_span(workspace_id: int, limit: int) -> tuple[int, int, int] | None:
     return (start, bound, count) if count else None
 
 
-def engagement_rescore_soon(*, workspace: Workspace) -> None:
+def engagement_rescore_soon(*, workspace_id: int) -> None:
     """Queue one rescore of the workspace's stale scores in a few seconds, unless one is queued."""
     delay = settings.ENGAGEMENT_RESCORE_DELAY_SECONDS
-    if cache.add(f"leadscore:rescore-queued:{workspace.pk}", 1, timeout=delay):
-        enqueue_later(ENGAGEMENT_RESCORE, workspace.pk, countdown=delay)
+    if cache.add(f"leadscore:rescore-queued:{workspace_id}", 1, timeout=delay):
+        enqueue_later(ENGAGEMENT_RESCORE, workspace_id, countdown=delay)
 
 
 # --- CSV ----------------------------------------------------------------------------------------------

@@ -383,8 +383,9 @@ def score_jobs_resume(*, at_start: bool = False) -> int:
 def workspace_rescore_stale(*, workspace: Workspace, user: AbstractBaseUser | None = None) -> list[Job]:
     """One run per offer for the leads whose score is stale or missing (each new score's cause is
     why it went stale). An offer with a run already going keeps that run. Events not folded yet are
-    folded first: their leads are stale too."""
-    engagement_fold(workspace_id=workspace.pk)
+    folded first: their leads are stale too (and no debounced rescore is queued for them: these runs
+    are it)."""
+    engagement_fold(workspace_id=workspace.pk, queue_rescore=False)
     return [score_job_start(workspace=workspace, user=user, offer=offer).job
             for offer in Offer.objects.filter(workspace=workspace).order_by("pk")]
 
@@ -426,7 +427,7 @@ def scores_refresh(*, now: datetime | None = None) -> int:
     for workspace in claimed:
         # Every stale score, not only those just marked: a rescore whose message was lost (a broker
         # restart) is made up for here, once per slot at the latest, and so is a lost fold.
-        engagement_fold(workspace_id=workspace.pk)
+        engagement_fold(workspace_id=workspace.pk, queue_rescore=False)
         if Score.objects.filter(workspace=workspace, is_current=True).exclude(stale_cause="").exists():
             started += len(workspace_rescore_stale(workspace=workspace))
     return started

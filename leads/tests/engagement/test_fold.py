@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -106,10 +107,12 @@ def test_a_rescore_of_stale_scores_folds_first(tenant: Tenant, settings: Any,
         events(tenant.workspace, *[{"lead": ann.pk, "type": "demo_request"}] * 3)
     assert folded_through(tenant.workspace) == 0
     settings.CELERY_TASK_ALWAYS_EAGER = True  # the runs score here
+    cache.delete(f"leadscore:rescore-queued:{tenant.workspace.pk}")  # the cache outlives a test's rows
     workspace_rescore_stale(workspace=tenant.workspace)
     assert folded_through(tenant.workspace) == max(Event.objects.values_list("id", flat=True))
     assert current(ann, offer).score > before
     assert current(ann, offer).cause == "events"
+    assert cache.get(f"leadscore:rescore-queued:{tenant.workspace.pk}") is None  # these runs were the rescore
 
 
 @pytest.mark.parametrize(("chunk", "read_rows"), [(3, 20_000), (1_000, 2), (4, 3)])
