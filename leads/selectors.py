@@ -27,6 +27,7 @@ from leads.models import (
     WorkflowExecution,
     Workspace,
 )
+from leads.models.engagement import lead_event_ids
 from leads.score_tally import TABLE as SCORE_TALLY_TABLE
 from leads.score_tally import score_tally_available
 from leads.search_index import SEARCH_FIELDS, SQLITE_TABLE, TRIGRAM, fts_phrase
@@ -683,7 +684,9 @@ def lead_tasks(*, lead: Lead) -> QuerySet[Task]:
 
 
 def lead_events(*, lead: Lead) -> QuerySet[Event]:
-    return Event.objects.filter(lead=lead).order_by("-occurred_at", "-id")
+    """The lead's timeline: what the fold placed on it and what came since (see TimelineEntry)."""
+    sql, params = lead_event_ids(lead.workspace_id, [lead.pk])
+    return Event.objects.filter(id__in=RawSQL(sql, params)).order_by("-occurred_at", "-id")
 
 
 def outbox_has_readers(*, workspace_id: int) -> bool:

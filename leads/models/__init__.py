@@ -6,7 +6,7 @@ query can filter by it with an index and one workspace never reaches another's r
 
 from leads.models.automations import AlertConfig, Task, Workflow, WorkflowExecution
 from leads.models.connectors import ExternalRecord, HubSpotConnector
-from leads.models.engagement import Event, LeadEngagement
+from leads.models.engagement import Event, LeadEngagement, TimelineEntry
 from leads.models.jobs import Job, JobChunk, UploadPart
 from leads.models.leads import BIO_MAX, EMAIL_MAX, NAME_MAX, Lead, LeadStatus, Offer
 from leads.models.outcomes import Outcome, TrainedModel
@@ -17,6 +17,7 @@ from leads.models.tenancy import Membership, Workspace
 __all__ = [
     "Event",
     "LeadEngagement",
+    "TimelineEntry",
     "AlertConfig",
     "Task",
     "Workflow",

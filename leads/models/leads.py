@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 
 from leads.models.tenancy import Workspace
 
@@ -43,6 +43,15 @@ class Offer(models.Model):
         return self.name
 
 
+class LeadQuerySet(models.QuerySet):
+    def delete(self) -> tuple[int, dict[str, int]]:
+        from leads.models.engagement import lead_events_delete  # engagement's models build on Lead
+
+        with transaction.atomic(using=self.db):
+            lead_events_delete(self.values_list("pk", flat=True))
+            return super().delete()
+
+
 class Lead(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="leads")
     name = models.CharField(max_length=NAME_MAX, blank=True)
@@ -67,6 +76,8 @@ class Lead(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = LeadQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
@@ -86,3 +97,11 @@ class Lead(models.Model):
         if update_fields is not None and "name_key" not in update_fields:
             kwargs["update_fields"] = [*update_fields, "name_key"]
         super().save(*args, **kwargs)
+
+    def delete(self, using: str | None = None, keep_parents: bool = False) -> tuple[int, dict[str, int]]:
+        # Events have no database relation to their lead (see Event.lead): they go first, here.
+        from leads.models.engagement import lead_events_delete
+
+        with transaction.atomic(using=using):
+            lead_events_delete([self.pk])
+            return super().delete(using=using, keep_parents=keep_parents)

@@ -42,7 +42,8 @@ from django.utils.dateparse import parse_datetime
 
 from leads.exceptions import ImportFileError, LeadsError
 from leads.gc_pause import gc_paused
-from leads.models import Event, Lead, LeadEngagement, Score, ScoreCause, Workspace
+from leads.models import Event, Lead, LeadEngagement, Score, ScoreCause, TimelineEntry, Workspace
+from leads.models.engagement import workspace_events_lock
 from leads.queue import ENGAGEMENT_FOLD, ENGAGEMENT_RESCORE, enqueue_later, enqueue_soon
 from leads.scoring.engagement import EVENT_TYPE, MAX_HORIZON_DAYS, day_number
 from leads.scoring.facts import CRM_ACTIVITY_TYPES, EngagementFacts
@@ -261,16 +262,6 @@ _EVENT_COLUMNS = ("workspace_id", "lead_id", "type", "occurred_at", "source", "e
                   "created_at")
 
 
-def _lock_workspace(workspace_id: int) -> None:
-    # Two requests carrying the same external_id must not both find it new, and a fold must not
-    # read the workspace's last event id while an ingest holds a lower one uncommitted (PostgreSQL
-    # draws ids before commit). SQLite's IMMEDIATE transactions already serialise writers;
-    # PostgreSQL takes a per-workspace advisory lock.
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [7310, workspace_id])
-
-
 def _datetime_adapter() -> Any:
     """The database's value of an aware datetime. SQLite's is the UTC time as text, which
     Django's adapter builds at 10 µs a call (three calls an event)."""
@@ -344,16 +335,17 @@ def _aggregates_reckon(workspace_id: int, events: list[tuple[int, str, Any, str,
     for lead_id, *event in events:
         by_lead[lead_id].append(event)
     where, params = _in(by_lead)
-    existing = {lead_id: (_json(counts), _json(last_at), _json(daily))
+    # From the leads: events of a lead deleted since they were stored have nothing to fold into.
+    existing = {lead_id: (_json(counts), _json(last_at), _json(daily)) if counts is not None else None
                 for lead_id, counts, last_at, daily in _rows(
-                    f"SELECT lead_id, counts, last_at, daily FROM {_table(LeadEngagement)} WHERE lead_id {where}",
-                    params)}
+                    f"SELECT l.id, e.counts, e.last_at, e.daily FROM {_table(Lead)} l "
+                    f"LEFT JOIN {_table(LeadEngagement)} e ON e.lead_id = l.id WHERE l.id {where}", params)}
     oldest_day = day_number(now) - DAILY_WINDOW_DAYS
     stamp = _datetime_adapter()(now)
     inserts, updates = into.inserts, into.updates
-    for lead_id in sorted(by_lead):
+    for lead_id in sorted(existing):
         items = by_lead[lead_id]
-        known = existing.get(lead_id)
+        known = existing[lead_id]
         counts, last_at, daily = known if known is not None else ({}, {}, {})
         for event_type, _stored, moment, day in items:
             counts[event_type] = counts.get(event_type, 0) + 1
@@ -418,7 +410,7 @@ def _events_store(workspace: Workspace, items: list[Any], create_leads: bool,
                  properties_field.get_db_prep_save(item.properties, connection) if item.properties else no_properties)
                 for item in parsed]
     with transaction.atomic():
-        _lock_workspace(workspace.pk)
+        workspace_events_lock(workspace.pk)
         resolved = _resolve_leads(workspace, parsed, create=create_leads, result=result)
         pairs = {(parsed[i].source, parsed[i].external_id) for i in resolved if parsed[i].external_id}
         stored = _already_stored(workspace, pairs) if pairs else set()
@@ -479,7 +471,7 @@ def _fold_chunk(workspace_id: int, limit: int) -> int:
     for _ in range(FOLD_ATTEMPTS):
         with transaction.atomic():
             # Under the ingests' lock: no event of the workspace below the bound is still uncommitted.
-            _lock_workspace(workspace_id)
+            workspace_events_lock(workspace_id)
             span = _fold_span(workspace_id, limit)
         if span is None:
             return 0
@@ -510,12 +502,19 @@ def _fold_chunk(workspace_id: int, limit: int) -> int:
             _aggregates_reckon(workspace_id, batch, now, rows)
         try:
             with transaction.atomic():
-                _lock_workspace(workspace_id)
+                workspace_events_lock(workspace_id)
                 workspaces = Workspace.objects.filter(pk=workspace_id, events_folded_through=start)
                 if not workspaces.update(events_folded_through=bound):
                     return 0  # another fold moved the mark first: what was read is out of date
                 _aggregates_write(rows)
                 with connection.cursor() as cursor:
+                    # In lead order, after the timeline's last entries of each lead: its index's pages
+                    # are each visited once. Joined to the leads for the same reason as the aggregates.
+                    cursor.execute(f"INSERT INTO {_table(TimelineEntry)} (event_id, lead_id, occurred_at) "
+                                   f"SELECT e.id, e.lead_id, e.occurred_at FROM {_table(Event)} e "
+                                   f"JOIN {_table(Lead)} l ON l.id = e.lead_id "
+                                   f"WHERE e.workspace_id = %s AND e.id > %s AND e.id <= %s "
+                                   f"ORDER BY e.lead_id, e.occurred_at, e.id", [workspace_id, start, bound])
                     cursor.execute(f"UPDATE {_table(Score)} SET stale_cause = %s WHERE is_current AND stale_cause = '' "
                                    f"AND lead_id IN (SELECT lead_id FROM {_table(Event)} WHERE {scope})",
                                    [str(ScoreCause.EVENTS), workspace_id, start, bound])

@@ -168,7 +168,8 @@ def test_the_fold_reads_only_the_new_events(tenant: Tenant, held: list[Any]) -> 
     with CaptureQueriesContext(connection) as queries:
         engagement_fold(workspace_id=tenant.workspace.pk)
     reads = [q["sql"] for q in queries.captured_queries if 'FROM "leads_event"' in q["sql"]]
-    assert len(reads) == 4  # the chunk's bound, its events, the stale marks' leads; then "nothing left"
+    # The chunk's bound, its events, their timeline entries, the stale marks' leads; then "nothing left".
+    assert len(reads) == 5
     with connection.cursor() as cursor:
         for sql in reads:
             cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
