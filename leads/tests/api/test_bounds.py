@@ -9,6 +9,7 @@ import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from leads.api import parsers
 from leads.api.parsers import JSON_MAX_DEPTH, NUL_IN_STRING, TOO_DEEP, BoundedJSONParser
 from leads.exceptions import LeadsError
 from leads.models import Lead, Offer
@@ -130,3 +131,40 @@ def test_odd_workspace_header_is_403_not_500(api_client: APIClient, header: str)
 def test_workspace_header_by_id_and_name_still_work(api_client: APIClient, tenant: Tenant) -> None:
     assert api_client.get("/api/offer/", HTTP_X_WORKSPACE=str(tenant.workspace.pk)).status_code == 200
     assert api_client.get("/api/offer/", HTTP_X_WORKSPACE=tenant.workspace.name).status_code == 200
+
+
+# Bodies where a fast JSON reader could part from json: each must parse to exactly json's value (the
+# type too: 12345678901234567890123 stays an int), or be refused with json's message.
+PARITY_BODIES = [
+    '{"n": 12345678901234567890123, "m": -98765432109876543210}',
+    '{"n": 18446744073709551615, "f": 0.1, "g": 1e-400, "h": -0.0, "i": 1.7976931348623157e308}',
+    '{"a": 1, "a": 2}',
+    '{"s": "caf\\u00e9 \\ud83d\\ude00 ümlaut", "t": "tab\\there"}',
+    '"\\ud800"',
+    '[1e999]',
+    '{"x": NaN}',
+    '\ufeff[1]',
+    '[1, 2,]',
+    '{"k": "12345678901234567890123 in a string"}',
+    ' [ true , false , null ] ',
+    'null',
+]
+
+
+@pytest.mark.parametrize("body", PARITY_BODIES)
+def test_the_fast_reader_reads_as_json_does(body: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def parsed() -> tuple[object, ...]:
+        try:
+            return ("ok", BoundedJSONParser().parse(io.BytesIO(body.encode("utf-8"))))
+        except Exception as exc:  # the refusal itself is compared
+            return ("refused", type(exc).__name__, str(exc))
+
+    fast = parsed()
+    monkeypatch.setattr(parsers, "_fast_loads", lambda raw, encoding: None)  # json alone, as before
+    assert repr(fast) == repr(parsed())  # 1e-400 is 0.0, -0.0 keeps its sign, ints stay ints
+
+
+def test_the_fast_reader_is_the_one_that_reads_plain_bodies() -> None:
+    assert parsers._fast_loads(b'{"a": [1, 2.5, "x"]}', "utf-8") == {"a": [1, 2.5, "x"]}
+    assert parsers._fast_loads(b'{"a": 12345678901234567890}', "utf-8") is None
+    assert parsers._fast_loads('{"a": 1}'.encode("utf-16"), "utf-16") is None
