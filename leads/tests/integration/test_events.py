@@ -77,3 +77,34 @@ def test_event_lists_dedupe_aggregate_and_rescore_the_touched_leads(make_tenant,
     assert refresh.status == 202, refresh
     jobs = [tenant.api.wait_job(job) for job in refresh.json()["jobs"]]
     assert [(job["status"], job["total"]) for job in jobs] == [("succeeded", 40)]
+
+
+def test_a_leads_timeline_and_its_delete_on_postgresql(make_tenant, pg) -> None:
+    """The timeline (entries the worker's fold wrote, plus events after the mark) and a lead's delete,
+    which takes its events along, folded or not, and leaves the other lead's."""
+    tenant = make_tenant("timeline")
+    import_leads(tenant.api, 2, tag="timeline")
+    ann, bob = [lead["id"] for lead in tenant.api.get("/api/leads/", ordering="id").json()["results"]]
+    now = datetime.now(UTC).replace(microsecond=0)
+
+    def send(lead: int, *days: int) -> None:
+        reply = tenant.api.post("/api/events/", [
+            {"lead": lead, "type": "email_open", "occurred_at": (now - timedelta(days=d)).isoformat()} for d in days])
+        assert reply.status == 201 and reply.json()["accepted"] == len(days), reply
+
+    send(ann, 3, 1, 2)
+    send(bob, 1)
+    wait_folded(pg, ann)
+    (entries,) = pg.execute(f"SELECT COUNT(*) FROM {table('TimelineEntry')} WHERE lead_id = %s", [ann]).fetchone()
+    assert entries == 3
+    send(ann, 0)  # on the timeline at once, folded or not yet
+    days = [(now - datetime.fromisoformat(event["occurred_at"])).days
+            for event in tenant.api.get(f"/api/leads/{ann}/events/").json()["results"]]
+    assert days == [0, 1, 2, 3]
+
+    assert tenant.api.request("DELETE", f"/api/leads/{ann}/").status == 204
+    wait_folded(pg, bob)
+    for model in ("Event", "TimelineEntry"):
+        rows = pg.execute(f"SELECT lead_id, COUNT(*) FROM {table(model)} WHERE lead_id IN (%s, %s) GROUP BY lead_id",
+                          [ann, bob]).fetchall()
+        assert rows == [(bob, 1)], (model, rows)
