@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+
+from django.utils import timezone
 
 from leads.models import Lead, LeadEngagement, Offer, Score, ScoringModel, Workspace
 from leads.services.scoring import score_job_start
@@ -14,6 +16,11 @@ from leads.tests.factories import LeadFactory, OfferFactory
 def iso(moment: datetime) -> str:
     """How a client writes a time: ISO 8601 in UTC with a Z."""
     return moment.isoformat().replace("+00:00", "Z")
+
+
+def days_ago(days: float) -> str:
+    """An ISO time that many days before now, to the second."""
+    return iso((timezone.now() - timedelta(days=days)).replace(microsecond=0))
 
 
 def decay_model(workspace: Workspace, name: str = "Decay") -> ScoringModel:

@@ -7,8 +7,6 @@ folds at once; here a real broker is stood in for by holding the commit's sends
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,29 +14,18 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
 from leads.models import Event, Lead, LeadEngagement, Workspace
 from leads.services import engagement as engagement_service
 from leads.services.engagement import engagement_fold, events_ingest
 from leads.services.scoring import scores_refresh, workspace_rescore_stale
 from leads.tests.conftest import Tenant
-from leads.tests.engagement.support import current, decay_offer, iso, scored_leads
+from leads.tests.engagement.support import current, days_ago, decay_offer, scored_leads
 from leads.tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def held(settings: Any, django_capture_on_commit_callbacks: Any) -> Iterator[list[Any]]:
-    """Ingests whose fold is queued but never sent (a broker that has not delivered yet)."""
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    with django_capture_on_commit_callbacks(execute=False) as sent:
-        yield sent
-
-
-def stamp(days: float) -> str:
-    return iso((timezone.now() - timedelta(days=days)).replace(microsecond=0))
 
 
 def events(workspace: Workspace, *items: dict[str, Any]) -> Any:
@@ -57,8 +44,8 @@ def folded_through(workspace: Workspace) -> int:
 
 def test_an_event_is_on_the_timeline_at_once_and_in_the_counts_once_folded(tenant: Tenant, held: list[Any]) -> None:
     ann = LeadFactory(workspace=tenant.workspace, email="ann@example.com")
-    events(tenant.workspace, {"lead": ann.pk, "type": "email_open", "occurred_at": stamp(3)},
-           {"lead": ann.pk, "type": "page_view", "occurred_at": stamp(1), "external_id": "v-1"})
+    events(tenant.workspace, {"lead": ann.pk, "type": "email_open", "occurred_at": days_ago(3)},
+           {"lead": ann.pk, "type": "page_view", "occurred_at": days_ago(1), "external_id": "v-1"})
     timeline = tenant.client.get(reverse("lead-events", args=[ann.pk])).json()
     assert [(e["type"], e["external_id"]) for e in timeline["results"]] == [("page_view", "v-1"), ("email_open", "")]
     lead = tenant.client.get(reverse("lead-detail", args=[ann.pk])).json()
@@ -124,8 +111,8 @@ def test_folding_in_chunks_and_small_reads_gives_what_one_fold_gives(tenant: Ten
     people = [LeadFactory(workspace=tenant.workspace, email=f"p{i}@example.com") for i in range(4)]
     theirs = LeadFactory(workspace=other_tenant.workspace, email="eve@example.com")
     kinds = ["email_open", "page_view", "email_click"]
-    batch = [{"lead": people[i % 4].pk if i % 3 else people[0].pk, "type": kinds[i % 3], "occurred_at": stamp(i % 20)}
-             for i in range(23)]
+    batch = [{"lead": people[i % 4].pk if i % 3 else people[0].pk, "type": kinds[i % 3],
+              "occurred_at": days_ago(i % 20)} for i in range(23)]
 
     def send() -> None:
         for start in range(0, len(batch), 5):  # several requests, the other workspace's events between

@@ -6,8 +6,6 @@ lead: a lead's are found through the timeline, so deleting a lead must go throug
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,33 +13,22 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from leads.models import Event, Lead, LeadEngagement, TimelineEntry, Workspace
 from leads.selectors import lead_events
 from leads.services.engagement import engagement_fold, events_ingest
 from leads.tests.conftest import Tenant
-from leads.tests.engagement.support import iso
+from leads.tests.engagement.support import days_ago
 from leads.tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def held(settings: Any, django_capture_on_commit_callbacks: Any) -> Iterator[list[Any]]:
-    """Ingests whose fold is queued but never sent: events wait until a test folds them."""
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    with django_capture_on_commit_callbacks(execute=False) as sent:
-        yield sent
-
-
-def stamp(days: float) -> str:
-    return iso((timezone.now() - timedelta(days=days)).replace(microsecond=0))
 
 
 def send(workspace: Workspace, lead: Lead, *days: float, prefix: str = "e") -> None:
     result = events_ingest(workspace=workspace, items=[
-        {"lead": lead.pk, "type": "email_open", "occurred_at": stamp(age), "external_id": f"{prefix}{n}"}
+        {"lead": lead.pk, "type": "email_open", "occurred_at": days_ago(age), "external_id": f"{prefix}{n}"}
         for n, age in enumerate(days)])
     assert result.accepted == len(days), result.as_dict()
 
