@@ -79,8 +79,9 @@ def check_json_bounds(data: Any, *, strings: bool = True) -> None:
                     stack.append((item, depth + 1))
 
 
-# orjson reads numbers of 20 digits or more as floats, where json keeps the exact integer.
-_LONG_NUMBER = re.compile(rb"[0-9]{20}")
+# orjson reads integers past 64 bits (from -2**63 - 1 down, from 2**64 up: 19 digits or more) as
+# floats, where json keeps the exact integer.
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
 
 
 def _fast_loads(raw: bytes, encoding: str) -> Any:

@@ -48,8 +48,14 @@ class LeadQuerySet(models.QuerySet):
         from leads.models.engagement import lead_events_delete  # engagement's models build on Lead
 
         with transaction.atomic(using=self.db):
-            lead_events_delete(self.values_list("pk", flat=True))
-            return super().delete()
+            # The leads chosen once: on PostgreSQL a second evaluation of the filter could match a
+            # lead the first did not, and that lead would go without its events.
+            pks = list(self.values_list("pk", flat=True))
+            lead_events_delete(pks)
+            return models.QuerySet(self.model, using=self.db).filter(pk__in=pks).delete()
+
+    delete.alters_data = True
+    delete.queryset_only = True
 
 
 class Lead(models.Model):
@@ -105,3 +111,5 @@ class Lead(models.Model):
         with transaction.atomic(using=using):
             lead_events_delete([self.pk])
             return super().delete(using=using, keep_parents=keep_parents)
+
+    delete.alters_data = True

@@ -71,6 +71,7 @@ from leads.models import (
     ScoreCause,
     Workspace,
 )
+from leads.models.engagement import workspace_events_lock
 from leads.queue import HUBSPOT_SYNC
 from leads.services.engagement import engagement_rescore_soon, events_ingest
 from leads.services.jobs import errors_append, job_finish, job_mark_running, job_tasks_queue
@@ -288,6 +289,8 @@ class _SyncRun:
         job, now = self.job, timezone.now()
         errors: list[dict[str, Any]] = []
         with transaction.atomic():
+            # Before any lead row is locked: a lead's delete takes this lock, then the lead's row.
+            workspace_events_lock(self.workspace.pk)
             records = {r.external_id: r for r in ExternalRecord.objects.filter(
                 workspace=self.workspace, system=HUBSPOT, external_id__in=[i.contact_id for i in inputs])}
             todo: list[ContactInput] = []

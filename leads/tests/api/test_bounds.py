@@ -137,6 +137,7 @@ def test_workspace_header_by_id_and_name_still_work(api_client: APIClient, tenan
 # type too: 12345678901234567890123 stays an int), or be refused with json's message.
 PARITY_BODIES = [
     '{"n": 12345678901234567890123, "m": -98765432109876543210}',
+    '{"n": -9223372036854775809, "m": -9223372036854775808, "o": 9223372036854775807}',
     '{"n": 18446744073709551615, "f": 0.1, "g": 1e-400, "h": -0.0, "i": 1.7976931348623157e308}',
     '{"a": 1, "a": 2}',
     '{"s": "caf\\u00e9 \\ud83d\\ude00 ümlaut", "t": "tab\\there"}',

@@ -137,3 +137,10 @@ def test_events_whose_lead_is_gone_do_not_stop_the_fold(tenant: Tenant, held: li
     assert list(TimelineEntry.objects.values_list("lead_id", flat=True)) == [bob.pk]
     tenant.workspace.refresh_from_db()
     assert tenant.workspace.events_folded_through == Event.objects.order_by("-pk").first().pk
+
+
+def test_every_lead_at_once_is_not_one_call_away() -> None:
+    """As Django's own delete: a queryset's, never the manager's (Lead.objects.delete() would take
+    every lead of every workspace)."""
+    with pytest.raises(AttributeError):
+        Lead.objects.delete()
