@@ -683,9 +683,10 @@ def lead_tasks(*, lead: Lead) -> QuerySet[Task]:
     return Task.objects.filter(lead=lead).select_related("lead", "assignee").order_by("done", "due", "id")
 
 
-def lead_events(*, lead: Lead) -> QuerySet[Event]:
-    """The lead's timeline: what the fold placed on it and what came since (see TimelineEntry)."""
-    sql, params = lead_event_ids(lead.workspace_id, [lead.pk])
+def lead_events(*, workspace: Workspace, lead: Lead) -> QuerySet[Event]:
+    """The lead's timeline: what the fold placed on it and what came since (see TimelineEntry), from
+    the workspace's mark as this request read it."""
+    sql, params = lead_event_ids(workspace.pk, [lead.pk], mark=workspace.events_folded_through)
     return Event.objects.filter(id__in=RawSQL(sql, params)).order_by("-occurred_at", "-id")
 
 

@@ -372,7 +372,7 @@ class LeadViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
                          responses={200: paginated(s.EventSerializer), 404: ERROR_RESPONSE})
     @action(detail=True, methods=["get"], filter_backends=[])
     def events(self, request: Request, pk: str | None = None) -> Response:
-        page = self.paginate_queryset(selectors.lead_events(lead=self.get_object()))
+        page = self.paginate_queryset(selectors.lead_events(workspace=self.workspace, lead=self.get_object()))
         return self.get_paginated_response(s.EventSerializer(page, many=True).data)
 
     @swagger_auto_schema(

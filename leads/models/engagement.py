@@ -96,17 +96,18 @@ def workspace_events_lock(workspace_id: int) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [7310, workspace_id])
 
 
-def lead_event_ids(workspace_id: int, lead_ids: list[int]) -> tuple[str, list[int]]:
+def lead_event_ids(workspace_id: int, lead_ids: list[int], *, mark: int | None = None) -> tuple[str, list[int]]:
     """SQL and parameters for the ids of these leads' events (leads of one workspace): folded ones by
     the timeline's index, the others among the workspace's events after its mark (the fold's lag,
-    seconds of events). The mark is read first and given as a value: PostgreSQL plans `id > <a
-    subquery>` as a third of the table, and would read the workspace's events one by one. A fold
-    that commits in between only adds entries for events the tail already holds (an id counts once
-    in IN)."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT events_folded_through FROM {_table(Workspace)} WHERE id = %s", [workspace_id])
-        row = cursor.fetchone()
-    mark = row[0] if row else 0
+    seconds of events). The mark goes in as a value: PostgreSQL plans `id > <a subquery>` as a third
+    of the table, and would read the workspace's events one by one. Any mark read earlier will do
+    (`mark`, e.g. from the request's workspace): marks only move on, and the tail after an older one
+    holds every event the entries lack (an id counts once in IN)."""
+    if mark is None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT events_folded_through FROM {_table(Workspace)} WHERE id = %s", [workspace_id])
+            row = cursor.fetchone()
+        mark = row[0] if row else 0
     marks = "(" + ", ".join(["%s"] * len(lead_ids)) + ")"
     return (f"SELECT event_id FROM {_table(TimelineEntry)} WHERE lead_id IN {marks} "
             f"UNION ALL SELECT id FROM {_table(Event)} WHERE workspace_id = %s AND id > %s AND lead_id IN {marks}",

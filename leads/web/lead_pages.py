@@ -217,7 +217,7 @@ def _lead_context(request: HttpRequest, workspace: Workspace, lead: Lead) -> dic
         "lead": lead, "offers": offers, "offer": offer, "current": current,
         "breakdown": breakdown_of(current.score_breakdown, current.score) if current is not None else None,
         "history": history, "history_chart": chart,
-        "events": list(selectors.lead_events(lead=lead)[:TIMELINE_EVENTS]),
+        "events": list(selectors.lead_events(workspace=workspace, lead=lead)[:TIMELINE_EVENTS]),
         "tasks": list(selectors.lead_tasks(lead=lead)[:LEAD_TASKS]),
         "engagement": engagement_summary(getattr(lead, "engagement", None)),
         "members": list(members_of(workspace).only("id", "username")), "statuses": LeadStatus.choices,
