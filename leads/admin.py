@@ -94,6 +94,12 @@ class LeadAdmin(admin.ModelAdmin):
     show_full_result_count = False  # COUNT(*) over a million leads on every page is wasted work
     list_select_related = ["workspace"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Lead | None = None) -> list[str]:
+        # A lead stays in its workspace: its scores, events, tasks and history carry that workspace,
+        # and would stay behind, readable there, if the lead moved.
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "workspace"] if obj is not None else fields
+
 
 class CurrentScoreFilter(admin.SimpleListFilter):
     """Current scores by default: history rows (every older score) only when asked for."""

@@ -108,9 +108,9 @@ def lead_event_ids(workspace_id: int, lead_ids: list[int], *, mark: int | None =
             cursor.execute(f"SELECT events_folded_through FROM {_table(Workspace)} WHERE id = %s", [workspace_id])
             row = cursor.fetchone()
         mark = row[0] if row else 0
-    marks = "(" + ", ".join(["%s"] * len(lead_ids)) + ")"
-    return (f"SELECT event_id FROM {_table(TimelineEntry)} WHERE lead_id IN {marks} "
-            f"UNION ALL SELECT id FROM {_table(Event)} WHERE workspace_id = %s AND id > %s AND lead_id IN {marks}",
+    leads = "(" + ", ".join(["%s"] * len(lead_ids)) + ")"
+    return (f"SELECT event_id FROM {_table(TimelineEntry)} WHERE lead_id IN {leads} "
+            f"UNION ALL SELECT id FROM {_table(Event)} WHERE workspace_id = %s AND id > %s AND lead_id IN {leads}",
             [*lead_ids, workspace_id, mark, *lead_ids])
 
 

@@ -114,3 +114,19 @@ def test_job_page_shows_no_server_path(staff: Client, tenant: Tenant) -> None:
     page = staff.get(f"/admin/leads/job/{job.pk}/change/").content.decode()
     assert "/srv/leadscore" not in page and "0123abcd" not in page
     assert "leads.csv" in page
+
+
+@pytest.mark.django_db
+def test_a_lead_cannot_be_moved_to_another_workspace_in_the_admin(staff: Client, tenant: Tenant,
+                                                                  other_tenant: Tenant) -> None:
+    """Its scores, events and tasks carry its workspace and would stay behind, readable there."""
+    lead = LeadFactory(workspace=tenant.workspace, name="Ann", email="ann@example.com")
+    url = f"/admin/leads/lead/{lead.pk}/change/"
+    form = staff.get(url).content.decode()
+    assert 'name="workspace"' not in form
+    response = staff.post(url, {"workspace": other_tenant.workspace.pk, "name": "Ann", "email": "ann@example.com",
+                                "status": lead.status, "attributes": "{}", "tags": "[]"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    lead.refresh_from_db()
+    assert lead.workspace_id == tenant.workspace.pk
+    assert staff.get("/admin/leads/lead/add/").content.decode().count('name="workspace"') == 1
