@@ -96,6 +96,15 @@ def workspace_events_lock(workspace_id: int) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [7310, workspace_id])
 
 
+def events_folded_through(workspace_id: int) -> int | None:
+    """The workspace's mark as the database holds it now (None: no such workspace), without loading
+    the workspace."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT events_folded_through FROM {_table(Workspace)} WHERE id = %s", [workspace_id])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def lead_event_ids(workspace_id: int, lead_ids: list[int], *, mark: int | None = None) -> tuple[str, list[int]]:
     """SQL and parameters for the ids of these leads' events (leads of one workspace): folded ones by
     the timeline's index, the others among the workspace's events after its mark (the fold's lag,
@@ -104,10 +113,7 @@ def lead_event_ids(workspace_id: int, lead_ids: list[int], *, mark: int | None =
     (`mark`, e.g. from the request's workspace): marks only move on, and the tail after an older one
     holds every event the entries lack (an id counts once in IN)."""
     if mark is None:
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT events_folded_through FROM {_table(Workspace)} WHERE id = %s", [workspace_id])
-            row = cursor.fetchone()
-        mark = row[0] if row else 0
+        mark = events_folded_through(workspace_id) or 0
     leads = "(" + ", ".join(["%s"] * len(lead_ids)) + ")"
     return (f"SELECT event_id FROM {_table(TimelineEntry)} WHERE lead_id IN {leads} "
             f"UNION ALL SELECT id FROM {_table(Event)} WHERE workspace_id = %s AND id > %s AND lead_id IN {leads}",

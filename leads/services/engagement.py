@@ -43,7 +43,7 @@ from django.utils.dateparse import parse_datetime
 from leads.exceptions import ImportFileError, LeadsError
 from leads.gc_pause import gc_paused
 from leads.models import Event, Lead, LeadEngagement, Score, ScoreCause, TimelineEntry, Workspace
-from leads.models.engagement import workspace_events_lock
+from leads.models.engagement import events_folded_through, workspace_events_lock
 from leads.queue import ENGAGEMENT_FOLD, ENGAGEMENT_RESCORE, enqueue_later, enqueue_soon
 from leads.scoring.engagement import EVENT_TYPE, MAX_HORIZON_DAYS, day_number
 from leads.scoring.facts import CRM_ACTIVITY_TYPES, EngagementFacts
@@ -527,10 +527,9 @@ def _fold_chunk(workspace_id: int, limit: int) -> int:
 def _fold_span(workspace_id: int, limit: int) -> tuple[int, int, int] | None:
     """(the mark, the id of the `limit`-th event after it or of the last, how many): by the workspace
     index (workspace, id), whose last entries the new events are."""
-    through = _rows(f"SELECT events_folded_through FROM {_table(Workspace)} WHERE id = %s", [workspace_id])
-    if not through:
+    start = events_folded_through(workspace_id)
+    if start is None:
         return None
-    ((start,),) = through
     ((bound, count),) = _rows(f"SELECT MAX(id), COUNT(*) FROM (SELECT id FROM {_table(Event)} WHERE workspace_id = %s "
                               f"AND id > %s ORDER BY id LIMIT %s) AS head", [workspace_id, start, limit])
     return (start, bound, count) if count else None
