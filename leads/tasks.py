@@ -36,9 +36,8 @@ from leads.services.scoring import engagement_rescore, score_chunk_run, scores_r
 from leads.services.training_jobs import training_run
 
 __all__ = ["QUEUE_UNAVAILABLE", "automations_sweep_task", "engagement_fold_task", "engagement_rescore_task",
-           "execution_deliver_task",
-           "jobs_sweep_task", "leads_import_task", "score_chunk_task", "scores_refresh_task", "training_task",
-           "transitions_dispatch_task"]
+           "execution_deliver_task", "jobs_sweep_task", "leads_import_task", "score_chunk_task",
+           "scores_refresh_task", "training_task", "transitions_dispatch_task"]
 DISPATCH_ROUNDS = 20  # per task: a backlog beyond 20 batches is taken up by the next nudge or sweep
 
 logger = logging.getLogger(__name__)

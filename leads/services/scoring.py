@@ -386,6 +386,10 @@ def workspace_rescore_stale(*, workspace: Workspace, user: AbstractBaseUser | No
     folded first: their leads are stale too (and no debounced rescore is queued for them: these runs
     are it)."""
     engagement_fold(workspace_id=workspace.pk, queue_rescore=False)
+    return _stale_runs_start(workspace, user)
+
+
+def _stale_runs_start(workspace: Workspace, user: AbstractBaseUser | None) -> list[Job]:
     return [score_job_start(workspace=workspace, user=user, offer=offer).job
             for offer in Offer.objects.filter(workspace=workspace).order_by("pk")]
 
@@ -429,5 +433,5 @@ def scores_refresh(*, now: datetime | None = None) -> int:
         # restart) is made up for here, once per slot at the latest, and so is a lost fold.
         engagement_fold(workspace_id=workspace.pk, queue_rescore=False)
         if Score.objects.filter(workspace=workspace, is_current=True).exclude(stale_cause="").exists():
-            started += len(workspace_rescore_stale(workspace=workspace))
+            started += len(_stale_runs_start(workspace, None))  # folded just above
     return started
